@@ -1,0 +1,42 @@
+"""The trainer's settings: read once from the environment; the CLI's flags override them."""
+
+from pathlib import Path
+
+from pydantic import Field
+
+from vitrina_shared.settings import VitrinaSettings
+
+
+class TrainerSettings(VitrinaSettings):
+    """Everything `vitrina-trainer` needs besides its input paths."""
+
+    top_k: int = Field(
+        100, ge=50, validation_alias="TRAINER_TOP_K", description="Products stored per user."
+    )
+    similar_k: int = Field(
+        20, ge=1, validation_alias="TRAINER_SIMILAR_K", description="Similar products per product."
+    )
+    fallback_k: int = Field(
+        100, ge=10, validation_alias="TRAINER_FALLBACK_K", description="Length of each fallback."
+    )
+    versions_kept: int = Field(
+        3, ge=1, validation_alias="TRAINER_VERSIONS_KEPT", description="Versions kept for rollback."
+    )
+    shop_db_url: str | None = Field(
+        None,
+        validation_alias="SHOP_DB_URL",
+        description="SQLAlchemy URL of the shop's database; its event log joins the training data.",
+    )
+    redis_timeout_s: float = Field(
+        30.0, gt=0, validation_alias="TRAINER_REDIS_TIMEOUT_S", description="Per-command timeout."
+    )
+
+    @property
+    def reports_dir(self) -> Path:
+        """Where `eda` and `evaluate` write their reports by default."""
+        return self.data_dir / "reports"
+
+    @property
+    def evaluation_json(self) -> Path:
+        """The last `evaluate` report; `run` copies its metrics into the published metadata."""
+        return self.reports_dir / "evaluation.json"
