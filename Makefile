@@ -1,0 +1,52 @@
+# One Makefile drives everything: install, lint, test, benchmarks, the demo and the compose stack.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+PYPROJECTS := shared/pyproject.toml trainer/pyproject.toml reco-service/pyproject.toml shop-service/pyproject.toml
+
+.DEFAULT_GOAL := help
+.PHONY: help install lint format test test-fast bench bench-data bench-trainer bench-reco bench-shop demo clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt $(PYPROJECTS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(STAMP) ## create .venv and install every package (editable) with the dev tools
+
+lint: $(STAMP) ## ruff: lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## ruff: fix what can be fixed and format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint ## the whole suite, from a fresh clone
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## the suite without the slow end-to-end and browser tests
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+bench: bench-data bench-trainer bench-reco bench-shop ## every benchmark
+
+bench-data: $(STAMP) ## generate 10 million events and read them back
+	$(PY) bench/bench_data.py
+
+bench-trainer: $(STAMP) ## a full training run on 100k users / 5M events; quality on the real data
+	$(PY) trainer/bench/bench_trainer.py
+
+bench-reco: $(STAMP) ## reco-service latency and throughput under wrk
+	$(PY) reco-service/bench/bench_reco.py
+
+bench-shop: $(STAMP) ## the shop's home page under load
+	$(PY) shop-service/bench/bench_shop.py
+
+clean: ## remove the virtualenv and caches (data/ stays)
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""vitrina_reco"""

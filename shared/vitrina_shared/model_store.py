@@ -1,0 +1,171 @@
+"""Publishing model versions to Redis: write a version aside, then switch to it in one step.
+
+A run that fails or is killed before `activate` leaves the active version untouched; what it wrote
+stays registered in the `building` set until `prune` removes it.
+"""
+
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
+
+import orjson
+import redis
+
+from vitrina_shared.redis_layout import RedisKeys
+
+WRITE_BATCH = 5_000
+LOCK_SECONDS = 6 * 3600
+
+
+class PublishError(RuntimeError):
+    """Publishing cannot go on: another run holds the lock, or the version is unknown."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: str
+    published_at: datetime
+    active: bool
+    meta: dict[str, Any]
+
+
+def new_version_id(now: datetime | None = None) -> str:
+    """Sortable by time, unique across runs started in the same second."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def _batches(pairs: Iterable[tuple[str, bytes]], size: int) -> Iterator[dict[str, bytes]]:
+    it = iter(pairs)
+    while batch := dict(islice(it, size)):
+        yield batch
+
+
+class VersionWriter:
+    """Writes one version's data; nothing is served from it until `ModelStore.activate`."""
+
+    def __init__(self, client: redis.Redis, keys: RedisKeys, version: str):
+        self.client, self.keys, self.version = client, keys, version
+
+    def _write_hash(self, key: str, pairs: Iterable[tuple[str, bytes]]) -> int:
+        written = 0
+        for batch in _batches(pairs, WRITE_BATCH):
+            self.client.hset(key, mapping=batch)
+            written += len(batch)
+        return written
+
+    def write_users(self, pairs: Iterable[tuple[str, bytes]]) -> int:
+        """Store each user's encoded ranking; returns how many were written."""
+        return self._write_hash(self.keys.users(self.version), pairs)
+
+    def write_similar(self, pairs: Iterable[tuple[str, bytes]]) -> int:
+        return self._write_hash(self.keys.similar(self.version), pairs)
+
+    def write_fallbacks(self, pairs: Iterable[tuple[str, bytes]]) -> int:
+        return self._write_hash(self.keys.fallbacks(self.version), pairs)
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        self.client.set(self.keys.meta(self.version), orjson.dumps(meta, default=str))
+
+
+class ModelStore:
+    """The registry of published versions in one Redis database."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "vitrina"):
+        self.client = client
+        self.keys = RedisKeys(prefix)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "vitrina", timeout: float = 30.0) -> "ModelStore":
+        client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=5)
+        return cls(client, prefix)
+
+    def active_version(self) -> str | None:
+        value = self.client.get(self.keys.active)
+        return value.decode() if value is not None else None
+
+    def begin(self, version: str | None = None) -> VersionWriter:
+        """Take the publishing lock and register a version as being built."""
+        version = version or new_version_id()
+        if not self.client.set(self.keys.lock, version, nx=True, ex=LOCK_SECONDS):
+            holder = self.client.get(self.keys.lock)
+            raise PublishError(
+                f"another run is publishing version {holder.decode() if holder else '?'}; "
+                f"if it died, delete the Redis key {self.keys.lock!r}"
+            )
+        self.client.sadd(self.keys.building, version)
+        return VersionWriter(self.client, self.keys, version)
+
+    def abort(self, writer: VersionWriter) -> None:
+        """Drop a version that will not be activated, and release the lock."""
+        self.client.unlink(*self.keys.version_keys(writer.version))
+        self.client.srem(self.keys.building, writer.version)
+        self._release(writer.version)
+
+    def activate(self, version: str) -> None:
+        """Make `version` the served one, in one transaction: either all of this happens or none."""
+        if not self.client.exists(self.keys.meta(version)):
+            raise PublishError(f"version {version} has no metadata: it was never fully written")
+        now = datetime.now(UTC).timestamp()
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.active, version)
+            pipe.zadd(self.keys.versions, {version: now})
+            pipe.srem(self.keys.building, version)
+            pipe.execute()
+        self._release(version)
+
+    def _release(self, version: str) -> None:
+        # Release only our own lock: compare-and-delete in one server-side step.
+        self.client.eval(
+            "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end",
+            1,
+            self.keys.lock,
+            version,
+        )
+
+    def versions(self) -> list[VersionInfo]:
+        """Published versions, newest first."""
+        active = self.active_version()
+        entries = self.client.zrevrange(self.keys.versions, 0, -1, withscores=True)
+        if not entries:
+            return []
+        metas = self.client.mget([self.keys.meta(v.decode()) for v, _ in entries])
+        return [
+            VersionInfo(
+                version=v.decode(),
+                published_at=datetime.fromtimestamp(score, UTC),
+                active=v.decode() == active,
+                meta=orjson.loads(meta) if meta else {},
+            )
+            for (v, score), meta in zip(entries, metas, strict=True)
+        ]
+
+    def rollback(self) -> str:
+        """Switch to the version published before the active one; returns it."""
+        names = [info.version for info in self.versions()]
+        active = self.active_version()
+        if active not in names or names.index(active) + 1 >= len(names):
+            raise PublishError("there is no earlier version to roll back to")
+        previous = names[names.index(active) + 1]
+        self.client.set(self.keys.active, previous)
+        return previous
+
+    def prune(self, keep: int = 3) -> list[str]:
+        """Delete all but the `keep` newest versions (never the active one) and dead half-writes."""
+        active = self.active_version()
+        newest_first = [info.version for info in self.versions()]
+        doomed = [v for v in newest_first[keep:] if v != active]
+        lock_holder = self.client.get(self.keys.lock)
+        doomed += [
+            v.decode()
+            for v in self.client.smembers(self.keys.building)
+            if v != lock_holder  # a run in progress is not dead
+        ]
+        for version in doomed:
+            self.client.unlink(*self.keys.version_keys(version))
+            self.client.zrem(self.keys.versions, version)
+            self.client.srem(self.keys.building, version)
+        return doomed

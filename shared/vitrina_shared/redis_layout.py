@@ -1,0 +1,92 @@
+"""Every Redis key of Vitrina, and how a ranked list is stored in it.
+
+A published model is a *version*; all of its data lives under ``{prefix}:v:{version}:…`` and the
+single key ``{prefix}:active`` names the version being served. Switching versions is one write.
+
+| key | type | holds |
+|---|---|---|
+| `{prefix}:active` | string | the active version id |
+| `{prefix}:versions` | sorted set | published versions, scored by publish time |
+| `{prefix}:building` | set | versions being written (a killed run leaves its id here for pruning) |
+| `{prefix}:lock` | string | held by the one trainer that is publishing |
+| `{prefix}:v:{version}:meta` | string | the version's metadata, JSON |
+| `{prefix}:v:{version}:users` | hash | user id → ranking |
+| `{prefix}:v:{version}:similar` | hash | item id → ranking of similar items |
+| `{prefix}:v:{version}:fallbacks` | hash | fallback name (`popular`, …) → ranking |
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import orjson
+
+POPULAR = "popular"
+
+
+@dataclass(frozen=True)
+class RedisKeys:
+    prefix: str = "vitrina"
+
+    @property
+    def active(self) -> str:
+        return f"{self.prefix}:active"
+
+    @property
+    def versions(self) -> str:
+        return f"{self.prefix}:versions"
+
+    @property
+    def building(self) -> str:
+        return f"{self.prefix}:building"
+
+    @property
+    def lock(self) -> str:
+        return f"{self.prefix}:lock"
+
+    def meta(self, version: str) -> str:
+        return f"{self.prefix}:v:{version}:meta"
+
+    def users(self, version: str) -> str:
+        return f"{self.prefix}:v:{version}:users"
+
+    def similar(self, version: str) -> str:
+        return f"{self.prefix}:v:{version}:similar"
+
+    def fallbacks(self, version: str) -> str:
+        return f"{self.prefix}:v:{version}:fallbacks"
+
+    def version_keys(self, version: str) -> list[str]:
+        return [
+            self.meta(version),
+            self.users(version),
+            self.similar(version),
+            self.fallbacks(version),
+        ]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A ranked list of item ids with their scores, best first; `bought` is what the user bought."""
+
+    items: list[str]
+    scores: list[float]
+    bought: list[str] = field(default_factory=list)
+
+
+def encode_ranking(
+    items: Sequence[str], scores: Sequence[float], bought: Sequence[str] = ()
+) -> bytes:
+    if len(items) != len(scores):
+        raise ValueError(f"{len(items)} items but {len(scores)} scores")
+    payload: dict[str, list] = {
+        "items": list(items),
+        "scores": [round(float(s), 6) for s in scores],
+    }
+    if len(bought):
+        payload["bought"] = list(bought)
+    return orjson.dumps(payload)
+
+
+def decode_ranking(blob: bytes | str) -> Ranking:
+    payload = orjson.loads(blob)
+    return Ranking(payload["items"], payload["scores"], payload.get("bought", []))

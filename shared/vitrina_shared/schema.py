@@ -1,0 +1,74 @@
+"""The event schema of the marketplace export, and the column names every frame in Vitrina uses."""
+
+from enum import StrEnum
+
+
+class Raw:
+    """Column names exactly as the marketplace export writes them."""
+
+    PLATFORM = "platform"
+    EVENT_TIME = "utc_event_time"
+    EVENT_DATE = "utc_event_date"
+    USER_ID = "user_id"
+    EVENT_TYPE = "event_type"
+    PRICE100 = "ecom.price100"
+    QTY = "ecom.qty"
+    ITEM_ID = "ecom.nm"
+
+    REQUIRED = (EVENT_TIME, USER_ID, EVENT_TYPE, PRICE100, QTY, ITEM_ID)
+    ALL = (PLATFORM, EVENT_TIME, EVENT_DATE, USER_ID, EVENT_TYPE, PRICE100, QTY, ITEM_ID)
+
+
+class Columns:
+    """Column names of the clean event frame the reader returns (RecTools-compatible where it can be)."""
+
+    USER = "user_id"
+    ITEM = "item_id"
+    DATETIME = "datetime"
+    WEIGHT = "weight"
+    EVENT = "event_type"
+    PLATFORM = "platform"
+    PRICE = "price100"
+    QTY = "qty"
+
+
+class ItemColumns:
+    """Columns of the catalog file `items.csv`."""
+
+    ITEM = "nm"
+    TITLE = "title"
+    CATEGORY = "category"
+    PRICE = "price100"
+    IMAGE_URL = "image_url"
+
+    REQUIRED = (ITEM, TITLE, PRICE)
+
+
+class EventType(StrEnum):
+    VIEW = "view_item"
+    CART = "add_to_cart"
+    PURCHASE = "purchase"
+
+
+EVENT_TYPES = tuple(e.value for e in EventType)
+EXPORT_PREFIX = "ec."
+PLATFORMS = ("Android", "iOS", "Site")
+
+
+class ShopEventLog:
+    """The shop's event-log table: the export's columns under SQL-friendly names.
+
+    The shop writes it; `vitrina-trainer run --shop-db URL` reads it back into the export's schema.
+    """
+
+    TABLE = "events"
+    COLUMNS = {
+        Raw.PLATFORM: "platform",
+        Raw.EVENT_TIME: "utc_event_time",
+        Raw.EVENT_DATE: "utc_event_date",
+        Raw.USER_ID: "user_id",
+        Raw.EVENT_TYPE: "event_type",
+        Raw.PRICE100: "price100",
+        Raw.QTY: "qty",
+        Raw.ITEM_ID: "nm",
+    }

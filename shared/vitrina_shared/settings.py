@@ -1,0 +1,44 @@
+"""The settings pattern: each package subclasses `VitrinaSettings` once, read from the environment."""
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "dev", "development", "secret"})
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class VitrinaSettings(BaseSettings):
+    """Settings every part reads. Flags of the console scripts override them where both exist."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    environment: Environment = Field(
+        Environment.DEVELOPMENT,
+        validation_alias="VITRINA_ENV",
+        description="`production` refuses placeholder secrets.",
+    )
+    redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+    redis_prefix: str = Field(
+        "vitrina", validation_alias="REDIS_PREFIX", description="Prefix of every Redis key."
+    )
+    data_dir: Path = Field(Path("data"), validation_alias="DATA_DIR")
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+
+def require_real_secret(settings: VitrinaSettings, name: str, value: str | None) -> None:
+    """Refuse a missing or placeholder secret outside development, naming the variable."""
+    if settings.is_production and (value is None or value.strip().lower() in PLACEHOLDER_SECRETS):
+        raise ValueError(f"{name} must be set to a real secret when VITRINA_ENV=production")
+
+
+__all__ = ["Environment", "VitrinaSettings", "require_real_secret"]
