@@ -1,1 +1,1 @@
-"""What Vitrina's trainer, reco-service and shop share: settings, the event schema, the Redis layout."""
+"""What the trainer, reco-service and shop share: settings, the event schema, the Redis layout."""

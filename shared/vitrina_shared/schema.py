@@ -1,6 +1,7 @@
 """The event schema of the marketplace export, and the column names every frame in Vitrina uses."""
 
 from enum import StrEnum
+from typing import ClassVar
 
 
 class Raw:
@@ -20,7 +21,7 @@ class Raw:
 
 
 class Columns:
-    """Column names of the clean event frame the reader returns (RecTools-compatible where it can be)."""
+    """Columns of the clean event frame the reader returns (RecTools names where they exist)."""
 
     USER = "user_id"
     ITEM = "item_id"
@@ -62,7 +63,7 @@ class ShopEventLog:
     """
 
     TABLE = "events"
-    COLUMNS = {
+    COLUMNS: ClassVar[dict[str, str]] = {
         Raw.PLATFORM: "platform",
         Raw.EVENT_TIME: "utc_event_time",
         Raw.EVENT_DATE: "utc_event_date",

@@ -1,4 +1,4 @@
-"""The settings pattern: each package subclasses `VitrinaSettings` once, read from the environment."""
+"""The settings pattern: each package subclasses `VitrinaSettings` once; values come from env."""
 
 from enum import StrEnum
 from pathlib import Path
