@@ -80,15 +80,14 @@ class PrivateRedis:
         try:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    error = (
-                        self.process.stderr.read().decode(errors="replace")
-                        if self.process.stderr
-                        else ""
-                    )
-                    raise RedisStartError(f"redis-server exited at start: {error.strip()}")
+                    error = self.process.stderr.read().decode(errors="replace").strip()
+                    self.stop()
+                    raise RedisStartError(f"redis-server exited at start: {error}")
                 try:
-                    if client.ping():
+                    # Another server may hold the port: only ours, by its pid, counts.
+                    if client.info("server")["process_id"] == self.process.pid:
                         return self
+                    time.sleep(0.02)
                 except redis.ConnectionError:
                     time.sleep(0.02)
             self.stop()

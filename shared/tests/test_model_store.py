@@ -1,0 +1,88 @@
+import pytest
+
+from vitrina_shared.model_store import ModelStore, PublishError, new_version_id
+from vitrina_shared.redis_layout import POPULAR, decode_ranking, encode_ranking
+
+
+def publish(store: ModelStore, users: dict[str, list[str]], name: str) -> str:
+    writer = store.begin(version=name)
+    writer.write_users(
+        (user, encode_ranking(items, [1.0] * len(items))) for user, items in users.items()
+    )
+    writer.write_fallbacks([(POPULAR, encode_ranking(["p"], [1.0]))])
+    writer.write_meta({"version": name, "users": len(users)})
+    store.activate(name)
+    return name
+
+
+@pytest.fixture
+def store(redis_client) -> ModelStore:
+    return ModelStore(redis_client, prefix="t")
+
+
+def test_publish_and_read_back(store, redis_client):
+    publish(store, {"u1": ["a", "b"], "u2": ["c"]}, "v1")
+    assert store.active_version() == "v1"
+    blob = redis_client.hget(store.keys.users("v1"), "u1")
+    assert decode_ranking(blob).items == ["a", "b"]
+    [info] = store.versions()
+    assert (info.version, info.active, info.meta["users"]) == ("v1", True, 2)
+
+
+def test_writes_are_batched_beyond_one_batch(store, redis_client, monkeypatch):
+    monkeypatch.setattr("vitrina_shared.model_store.WRITE_BATCH", 3)
+    publish(store, {f"u{i}": ["a"] for i in range(10)}, "v1")
+    assert redis_client.hlen(store.keys.users("v1")) == 10
+
+
+def test_unfinished_version_is_not_served_and_pruned_later(store, redis_client):
+    publish(store, {"u1": ["old"]}, "v1")
+    writer = store.begin(version="v2")
+    writer.write_users([("u1", encode_ranking(["new"], [1.0]))])
+    # The run dies here: no meta, no activate, lock still held until it expires.
+    assert store.active_version() == "v1"
+    with pytest.raises(PublishError, match="another run is publishing version v2"):
+        store.begin()
+    redis_client.delete(store.keys.lock)  # the dead run's lock expired
+    assert store.prune(keep=5) == ["v2"]
+    assert not redis_client.exists(store.keys.users("v2"))
+    assert decode_ranking(redis_client.hget(store.keys.users("v1"), "u1")).items == ["old"]
+
+
+def test_activate_refuses_a_version_without_meta(store):
+    writer = store.begin(version="v1")
+    with pytest.raises(PublishError, match="never fully written"):
+        store.activate(writer.version)
+
+
+def test_abort_removes_the_version_and_releases_the_lock(store, redis_client):
+    writer = store.begin(version="v1")
+    writer.write_meta({})
+    store.abort(writer)
+    assert redis_client.keys("t:*") == []
+    store.begin(version="v2")  # the lock is free again
+
+
+def test_rollback_and_prune_keep_the_active_version(store, redis_client):
+    for name in ("v1", "v2", "v3"):
+        publish(store, {"u": [name]}, name)
+    assert store.rollback() == "v2"
+    assert store.active_version() == "v2"
+    assert store.prune(keep=1) == ["v1"]  # v3 is newest and kept; v2 is active and kept
+    assert [info.version for info in store.versions()] == ["v3", "v2"]
+    with pytest.raises(PublishError, match="no earlier version"):
+        store.rollback()  # v1 is gone; v2 was the oldest left
+
+
+def test_rollback_without_an_earlier_version(store):
+    publish(store, {"u": ["a"]}, "v1")
+    with pytest.raises(PublishError, match="no earlier version"):
+        store.rollback()
+
+
+def test_version_ids_sort_by_time():
+    from datetime import UTC, datetime
+
+    early = new_version_id(datetime(2023, 8, 1, tzinfo=UTC))
+    late = new_version_id(datetime(2023, 8, 2, tzinfo=UTC))
+    assert early < late and early.startswith("20230801T000000Z-")
