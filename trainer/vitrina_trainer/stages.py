@@ -5,6 +5,7 @@ The timings are kept so a run can put them in its metadata and the benchmark can
 
 import logging
 import resource
+import signal
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -92,3 +93,12 @@ def configure_logging(verbose: bool = False) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM (docker stop, a scheduler's timeout) into SystemExit so cleanup code runs."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)

@@ -1,0 +1,182 @@
+"""Publishing a fitted model to Redis: every user's top-k, similar products, fallbacks, metadata.
+
+Everything is written aside as a new version through `ModelStore` and switched on by one
+`activate`; any failure (or Ctrl-C, or SIGTERM turned into SystemExit by the CLI) aborts the
+half-written version, so the previous one keeps serving. Rankings are grouped with numpy sorts;
+the only per-user Python is slicing and encoding each user's blob.
+"""
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import redis
+
+from vitrina_shared.model_store import ModelStore
+from vitrina_shared.redis_layout import POPULAR, encode_ranking
+from vitrina_shared.schema import Columns, EventType
+from vitrina_trainer.stages import progress
+
+log = logging.getLogger(__name__)
+
+SCORE = "score"
+RANK = "rank"
+SIMILAR_ITEM = "similar_item_id"
+BOUGHT_KEPT = 500
+
+
+@dataclass(frozen=True)
+class Published:
+    version: str
+    users: int
+    similar: int
+    fallbacks: int
+    seconds: float
+
+
+def _labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes and their labels as Python strings (ids are never numbers)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    labels = pd.Index(uniques).astype(str).to_numpy(dtype=object)
+    return codes, labels
+
+
+def rankings(
+    frame: pd.DataFrame, key: str, item: str, bought: pd.DataFrame | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """(key, encoded ranking) per distinct `key`, its items ordered by `rank`.
+
+    `bought` (key and item columns, in the order to keep) is attached to the key's ranking.
+    """
+    if frame.empty:
+        return
+    key_codes, keys = _labels(frame[key])
+    item_codes, items = _labels(frame[item])
+    order = np.lexsort((frame[RANK].to_numpy(), key_codes))
+    sorted_keys = key_codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    item_list = items[item_codes[order]].tolist()
+    scores = frame[SCORE].to_numpy(dtype=np.float64)[order]
+
+    if bought is not None and not bought.empty:
+        owner = pd.Index(keys).get_indexer(bought[key].astype(str))
+        kept = owner >= 0
+        owner = owner[kept]
+        by_owner = np.argsort(owner, kind="stable")
+        owner = owner[by_owner]
+        bought_list = bought[item].astype(str).to_numpy(dtype=object)[kept][by_owner].tolist()
+        group_keys = sorted_keys[starts]
+        bought_starts = np.searchsorted(owner, group_keys, "left").tolist()
+        bought_ends = np.searchsorted(owner, group_keys, "right").tolist()
+    else:
+        bought_list = []
+        bought_starts = bought_ends = [0] * len(starts)
+
+    for name, start, end, b_start, b_end in zip(
+        keys[sorted_keys[starts]].tolist(),
+        starts.tolist(),
+        ends.tolist(),
+        bought_starts,
+        bought_ends,
+        strict=True,
+    ):
+        yield (
+            name,
+            encode_ranking(item_list[start:end], scores[start:end], bought_list[b_start:b_end]),
+        )
+
+
+def bought_items(events: pd.DataFrame, keep: int = BOUGHT_KEPT) -> pd.DataFrame:
+    """Each user's distinct purchased products, newest first, at most `keep` per user."""
+    purchases = events.loc[
+        events[Columns.EVENT] == EventType.PURCHASE, [Columns.USER, Columns.ITEM, Columns.DATETIME]
+    ]
+    latest = (
+        purchases.sort_values(Columns.DATETIME, ascending=False, kind="stable")
+        .drop_duplicates([Columns.USER, Columns.ITEM])
+        .reset_index(drop=True)
+    )
+    latest = latest[latest.groupby(Columns.USER, observed=True).cumcount() < keep]
+    return latest[[Columns.USER, Columns.ITEM]].reset_index(drop=True)
+
+
+def publish(
+    store: ModelStore,
+    recommendations: pd.DataFrame,
+    similar: pd.DataFrame,
+    popular: pd.DataFrame,
+    meta: dict[str, Any],
+    bought: pd.DataFrame | None = None,
+    keep: int = 3,
+) -> Published:
+    """Write a new version and activate it; on any failure abort it and re-raise; then prune.
+
+    `recommendations`: user_id, item_id, score, rank; `similar`: item_id, similar_item_id,
+    score, rank; `popular`: item_id, score, rank; `bought`: user_id, item_id.
+    """
+    started = time.perf_counter()
+    n_users = recommendations[Columns.USER].nunique()
+    n_similar = similar[Columns.ITEM].nunique()
+    writer = store.begin()
+    try:
+        users = writer.write_users(
+            progress(
+                rankings(recommendations, Columns.USER, Columns.ITEM, bought),
+                desc="publishing users",
+                total=n_users,
+                unit=" users",
+            )
+        )
+        similar_written = writer.write_similar(
+            progress(
+                rankings(similar, Columns.ITEM, SIMILAR_ITEM),
+                desc="publishing similar",
+                total=n_similar,
+                unit=" items",
+            )
+        )
+        ordered = popular.sort_values(RANK, kind="stable")
+        fallbacks = writer.write_fallbacks(
+            [
+                (
+                    POPULAR,
+                    encode_ranking(
+                        ordered[Columns.ITEM].astype(str).tolist(), ordered[SCORE].to_numpy()
+                    ),
+                )
+            ]
+        )
+        writer.write_meta(
+            {
+                **meta,
+                "version": writer.version,
+                "published_at": datetime.now(UTC).isoformat(),
+                "fallbacks": [POPULAR],
+                "counts": {"users": users, "similar": similar_written, "fallbacks": fallbacks},
+            }
+        )
+        store.activate(writer.version)
+    except BaseException:
+        log.error("publishing version %s failed: dropping it", writer.version)
+        with contextlib.suppress(redis.RedisError):
+            store.abort(writer)
+        raise
+    seconds = time.perf_counter() - started
+    log.info(
+        "published version %s: %d users, %d similar lists in %.1f s",
+        writer.version,
+        users,
+        similar_written,
+        seconds,
+    )
+    pruned = store.prune(keep)
+    if pruned:
+        log.info("pruned versions %s", ", ".join(pruned))
+    return Published(writer.version, users, similar_written, fallbacks, seconds)
