@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYPROJECTS := shared/pyproject.toml trainer/pyproject.toml reco-service/pyproject.toml shop-service/pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test test-fast bench bench-data bench-trainer bench-reco bench-shop demo clean
+.PHONY: help install lint format test test-fast bench bench-data bench-trainer bench-reco bench-shop demo up down train clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -20,9 +20,14 @@ $(STAMP): requirements-dev.txt $(PYPROJECTS)
 
 install: $(STAMP) ## create .venv and install every package (editable) with the dev tools
 
-lint: $(STAMP) ## ruff: lint and format check
+DOCKERFILES := trainer/Dockerfile reco-service/Dockerfile shop-service/Dockerfile
+ENV_FILE ?= deploy/.env
+
+lint: $(STAMP) ## ruff, hadolint on every Dockerfile, the compose file against the compose spec
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint $(DOCKERFILES)
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 
 format: $(STAMP) ## ruff: fix what can be fixed and format
 	$(BIN)/ruff check --fix .
@@ -47,6 +52,20 @@ bench-reco: $(STAMP) ## reco-service latency and throughput under wrk
 
 bench-shop: $(STAMP) ## the shop's home page under load
 	$(PY) shop-service/bench/bench_shop.py
+
+$(ENV_FILE):
+	cp deploy/.env.example $@
+	@echo "wrote $@ from deploy/.env.example: set its secrets before exposing the stack"
+
+up: $(ENV_FILE) ## the whole stack under Docker Compose
+	docker compose --env-file $(ENV_FILE) up --build -d
+	@echo "shop: http://localhost:$${SHOP_PORT:-8080}   reco-service docs: http://localhost:$${RECO_PORT:-8000}/docs"
+
+down: ## stop the compose stack (volumes stay)
+	docker compose --env-file $(ENV_FILE) down
+
+train: $(ENV_FILE) ## trigger a training run in the compose stack now
+	docker compose --env-file $(ENV_FILE) run --rm trainer run
 
 clean: ## remove the virtualenv and caches (data/ stays)
 	rm -rf $(VENV) .pytest_cache .ruff_cache
