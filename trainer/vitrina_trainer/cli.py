@@ -8,10 +8,14 @@ from pathlib import Path
 def _generate(args: argparse.Namespace) -> int:
     from vitrina_trainer.generate import GeneratorConfig, write_dataset
 
+    out = Path(args.out)
+    if args.if_missing and (out / "events.csv.gz").exists():
+        print(f"{out / 'events.csv.gz'} exists: nothing generated")
+        return 0
     config = GeneratorConfig(
         users=args.users, items=args.items, days=args.days, start=args.start, seed=args.seed
     )
-    write_dataset(config, Path(args.out), raw_export=args.raw_export)
+    write_dataset(config, out, raw_export=args.raw_export)
     return 0
 
 
@@ -19,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vitrina-trainer", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    generate = commands.add_parser("generate", help="synthetic data in the event schema, plus items.csv")
+    generate = commands.add_parser(
+        "generate", help="synthetic data in the event schema, plus items.csv"
+    )
     generate.add_argument("--out", required=True, help="folder for events.csv.gz and items.csv")
     generate.add_argument("--users", type=int, default=5_000)
     generate.add_argument("--items", type=int, default=2_000)
@@ -30,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--raw-export",
         action="store_true",
         help="write the raw export form: bracketed multi-product events and `ec.` prefixes",
+    )
+    generate.add_argument(
+        "--if-missing", action="store_true", help="do nothing when OUT already holds events"
     )
     generate.set_defaults(handler=_generate)
     return parser
