@@ -53,6 +53,9 @@ bench-reco: $(STAMP) ## reco-service latency and throughput under wrk
 bench-shop: $(STAMP) ## the shop's home page under load
 	$(PY) shop-service/bench/bench_shop.py
 
+demo: $(STAMP) ## the whole shop on this machine: data, training, Redis, reco-service, shop (DATA=…, RETRAIN=1)
+	$(PY) deploy/stack.py $(if $(DATA),--data $(DATA)) $(if $(ITEMS),--items $(ITEMS)) $(if $(RETRAIN),--retrain)
+
 $(ENV_FILE):
 	cp deploy/.env.example $@
 	@echo "wrote $@ from deploy/.env.example: set its secrets before exposing the stack"
