@@ -53,7 +53,8 @@ class StageLog:
             yield
             ok = True
         finally:
-            timing = StageTiming(name, time.perf_counter() - started, rss_mb(), peak_rss_mb())
+            now = rss_mb()
+            timing = StageTiming(name, time.perf_counter() - started, now, max(now, peak_rss_mb()))
             self.timings.append(timing)
             log.info(
                 "stage %s: %s in %.1f s, rss %.0f MB, peak %.0f MB",
