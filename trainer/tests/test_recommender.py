@@ -1,0 +1,58 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from vitrina_shared.schema import Columns
+from vitrina_trainer.errors import TrainerError
+from vitrina_trainer.recommender import NotFittedError, RecommenderConfig, TwoStageRecommender
+
+FAST = RecommenderConfig(
+    als_iterations=3, lightfm_epochs=2, ranker_trees=20, als_factors=8, lightfm_factors=8
+)
+
+
+@pytest.fixture(scope="module")
+def model(shop_events: pd.DataFrame) -> TwoStageRecommender:
+    return TwoStageRecommender(FAST).fit(shop_events)
+
+
+def test_recommend_gives_k_distinct_known_items_per_user(model: TwoStageRecommender) -> None:
+    reco = model.recommend(["u1", "u2", "stranger"], k=5)
+    assert list(reco.columns) == [Columns.USER, Columns.ITEM, "score", "rank"]
+    assert reco.groupby(Columns.USER).size().to_dict() == {"u1": 5, "u2": 5, "stranger": 5}
+    assert not reco.duplicated([Columns.USER, Columns.ITEM]).any()
+    assert set(reco[Columns.ITEM]) <= set(model.data.items)
+    assert (
+        reco.groupby(Columns.USER)["rank"].apply(list)
+        == pd.Series([[1, 2, 3, 4, 5]] * 3, index=["stranger", "u1", "u2"])
+    ).all()
+
+
+def test_recommend_can_exclude_seen_items(model: TwoStageRecommender) -> None:
+    reco = model.recommend(["u1"], k=5, exclude_seen=True)
+    events = model.data
+    seen = set(events.items[events.item[events.user == events.users.get_loc("u1")]])
+    assert len(reco) == 5
+    assert not set(reco[Columns.ITEM]) & seen
+
+
+def test_similar_popular_and_importance(model: TwoStageRecommender) -> None:
+    similar = model.similar_items(3)
+    assert list(similar.columns) == [Columns.ITEM, "similar_item_id", "score", "rank"]
+    assert (similar[Columns.ITEM] != similar["similar_item_id"]).all()
+    assert similar.groupby(Columns.ITEM).size().max() == 3
+    popular = model.popular(4)
+    assert list(popular["rank"]) == [1, 2, 3, 4]
+    assert popular["score"].is_monotonic_decreasing
+    importance = model.feature_importance()
+    assert np.isclose(importance.sum(), 1.0)
+
+
+def test_unfitted_model_says_so() -> None:
+    with pytest.raises(NotFittedError, match="not fitted"):
+        TwoStageRecommender().recommend(["u1"], 3)
+
+
+def test_unknown_source_is_a_clear_error(shop_events: pd.DataFrame) -> None:
+    with pytest.raises(TrainerError, match="unknown candidate source"):
+        TwoStageRecommender(RecommenderConfig(sources=("history", "magic"))).fit(shop_events)

@@ -1,0 +1,279 @@
+"""Stage one: candidate sources, each fitted on events and asked for a few products per customer.
+
+Every source has the same contract: `fit(data)` on `Interactions`, then `candidates(users, n)` →
+frame of user, item (codes), score, rank (1 = best), at most `n` rows per customer. The ranker
+reads every source's score and rank as features, so a source only has to be good at recall.
+"""
+
+from collections.abc import Callable
+from typing import ClassVar, Protocol, Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from implicit.als import AlternatingLeastSquares
+from lightfm import LightFM
+from rectools import Columns as RecColumns
+from rectools.dataset import Dataset
+from rectools.models import ImplicitALSWrapperModel, LightFMWrapperModel
+from rectools.models.base import ModelBase
+
+from vitrina_shared.schema import Columns
+from vitrina_trainer.interactions import Interactions, top_n_per_row
+
+USER_CHUNK = 20_000
+ITEM_BLOCK = 2_048
+
+
+class CandidateSource(Protocol):
+    name: str
+
+    def fit(self, data: Interactions) -> Self: ...
+
+    def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame: ...
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            Columns.USER: np.array([], np.int32),
+            Columns.ITEM: np.array([], np.int32),
+            "score": np.array([], np.float32),
+            "rank": np.array([], np.int32),
+        }
+    )
+
+
+def _chunked_top_n(
+    scores_for: Callable[[np.ndarray], sp.spmatrix], users: np.ndarray, n: int
+) -> pd.DataFrame:
+    """Top-n of a user × item score matrix computed `USER_CHUNK` customers at a time."""
+    users = np.asarray(users, dtype=np.int64)
+    parts = []
+    for start in range(0, len(users), USER_CHUNK):
+        chunk = users[start : start + USER_CHUNK]
+        part = top_n_per_row(scores_for(chunk), n)
+        part[Columns.USER] = chunk[part[Columns.USER].to_numpy()].astype(np.int32)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True) if parts else _empty()
+
+
+class HistorySource:
+    """The customer's own products, scored by recency- and frequency-weighted interactions.
+
+    In retail customers mostly buy again what they bought before: this is the strongest single
+    source on real data.
+    """
+
+    name = "history"
+
+    def __init__(self, half_life_days: float = 60.0):
+        self.half_life_days = half_life_days
+        self.scores: sp.csr_matrix | None = None
+
+    def fit(self, data: Interactions) -> Self:
+        self.scores = data.decayed_matrix(self.half_life_days)
+        return self
+
+    def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame:
+        return _chunked_top_n(lambda chunk: self.scores[chunk], users, n)
+
+
+def cosine_neighbours(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Items × items: each item's `k` nearest by cosine of their customer columns.
+
+    Computed a block of items at a time so memory stays items × block, not items².
+    """
+    binary = matrix.copy().astype(np.float32)
+    binary.data[:] = 1.0
+    binary = binary.tocsc()
+    gram_t = binary.T.tocsr()
+    norms = np.sqrt(np.asarray(binary.sum(axis=0)).ravel())
+    n_items = binary.shape[1]
+    k = min(k, max(n_items - 1, 1))
+    rows, cols, values = [], [], []
+    for start in range(0, n_items, ITEM_BLOCK):
+        stop = min(start + ITEM_BLOCK, n_items)
+        block = (gram_t @ binary[:, start:stop]).toarray()
+        block /= np.maximum(norms[:, None] * norms[None, start:stop], 1e-12)
+        block[np.arange(start, stop), np.arange(stop - start)] = 0.0
+        best = np.argpartition(-block, k - 1, axis=0)[:k] if k < n_items else np.argsort(-block, 0)
+        best_values = np.take_along_axis(block, best, axis=0)
+        keep = best_values > 0
+        column = np.broadcast_to(np.arange(start, stop), best.shape)
+        rows.append(column[keep])
+        cols.append(best[keep])
+        values.append(best_values[keep])
+    return sp.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n_items, n_items),
+        dtype=np.float32,
+    )
+
+
+class CoVisitSource:
+    """Item-to-item co-occurrence: products bought by the customers who bought the customer's own.
+
+    A customer's profile is their `profile_items` most recent products (decayed weights); scores
+    are the profile times each item's `neighbours` nearest items by cosine.
+    """
+
+    name = "cooc"
+
+    def __init__(self, neighbours: int = 50, profile_items: int = 30, half_life_days: float = 60.0):
+        self.neighbours = neighbours
+        self.profile_items = profile_items
+        self.half_life_days = half_life_days
+        self.similar: sp.csr_matrix | None = None
+        self.profile: sp.csr_matrix | None = None
+
+    def fit(self, data: Interactions) -> Self:
+        decayed = data.decayed_matrix(self.half_life_days)
+        self.similar = cosine_neighbours(decayed, self.neighbours)
+        top = top_n_per_row(decayed, self.profile_items)
+        self.profile = sp.csr_matrix(
+            (top["score"].to_numpy(), (top[Columns.USER].to_numpy(), top[Columns.ITEM].to_numpy())),
+            shape=decayed.shape,
+        )
+        return self
+
+    def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame:
+        return _chunked_top_n(lambda chunk: self.profile[chunk] @ self.similar, users, n)
+
+    def similar_items(self, k: int) -> pd.DataFrame:
+        """Each product's `k` nearest products: frame of user (= the product), item, score, rank."""
+        return top_n_per_row(self.similar, k)
+
+
+class PopularSource:
+    """The most popular products lately (decayed), the same for every customer."""
+
+    name = "popular"
+
+    def __init__(self, half_life_days: float = 14.0):
+        self.half_life_days = half_life_days
+        self.item_scores: np.ndarray | None = None
+
+    def fit(self, data: Interactions) -> Self:
+        decay = np.exp2(-(data.now - data.day) / self.half_life_days)
+        self.item_scores = np.bincount(data.item, weights=decay, minlength=data.n_items)
+        return self
+
+    def top(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The `n` best items and their scores."""
+        order = np.argsort(-self.item_scores, kind="stable")[:n]
+        order = order[self.item_scores[order] > 0]
+        return order.astype(np.int32), self.item_scores[order].astype(np.float32)
+
+    def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame:
+        items, scores = self.top(n)
+        users = np.asarray(users, dtype=np.int32)
+        return pd.DataFrame(
+            {
+                Columns.USER: np.repeat(users, len(items)),
+                Columns.ITEM: np.tile(items, len(users)),
+                "score": np.tile(scores, len(users)),
+                "rank": np.tile(np.arange(1, len(items) + 1, dtype=np.int32), len(users)),
+            }
+        )
+
+
+class _RecToolsSource:
+    """A RecTools model on the customers' aggregated interactions (codes as external ids)."""
+
+    name: ClassVar[str]
+
+    def __init__(self) -> None:
+        self.model: ModelBase | None = None
+        self.dataset: Dataset | None = None
+
+    def _model(self) -> ModelBase:
+        raise NotImplementedError
+
+    def fit(self, data: Interactions) -> Self:
+        frame = pd.DataFrame(
+            {RecColumns.User: data.user, RecColumns.Item: data.item, RecColumns.Weight: data.weight}
+        )
+        frame = frame.groupby([RecColumns.User, RecColumns.Item], as_index=False, sort=False).sum()
+        frame[RecColumns.Weight] = np.log1p(frame[RecColumns.Weight])
+        frame[RecColumns.Datetime] = pd.Timestamp(0)
+        self.dataset = Dataset.construct(frame)
+        self.model = self._model().fit(self.dataset)
+        return self
+
+    def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame:
+        known = self.dataset.user_id_map.external_ids
+        users = np.intersect1d(np.asarray(users), known)
+        if len(users) == 0:
+            return _empty()
+        reco = self.model.recommend(users, self.dataset, k=n, filter_viewed=False)
+        return pd.DataFrame(
+            {
+                Columns.USER: reco[RecColumns.User].to_numpy(np.int32),
+                Columns.ITEM: reco[RecColumns.Item].to_numpy(np.int32),
+                "score": reco[RecColumns.Score].to_numpy(np.float32),
+                "rank": reco[RecColumns.Rank].to_numpy(np.int32),
+            }
+        )
+
+
+class ALSSource(_RecToolsSource):
+    """Implicit ALS (RecTools wrapper): collaborative candidates beyond the customer's history."""
+
+    name = "als"
+
+    def __init__(
+        self,
+        factors: int = 64,
+        iterations: int = 15,
+        regularization: float = 0.01,
+        alpha: float = 10.0,
+        threads: int = 1,
+        seed: int = 42,
+    ):
+        super().__init__()
+        self.params = {
+            "factors": factors,
+            "iterations": iterations,
+            "regularization": regularization,
+            "alpha": alpha,
+            "num_threads": threads,
+            "random_state": seed,
+        }
+        self.threads = threads
+
+    def _model(self) -> ModelBase:
+        return ImplicitALSWrapperModel(
+            AlternatingLeastSquares(**self.params), recommend_n_threads=self.threads
+        )
+
+
+class LightFMSource(_RecToolsSource):
+    """LightFM WARP (RecTools wrapper; deterministic with one thread and a fixed seed)."""
+
+    name = "lightfm"
+
+    def __init__(
+        self,
+        factors: int = 64,
+        epochs: int = 20,
+        learning_rate: float = 0.05,
+        threads: int = 1,
+        seed: int = 42,
+    ):
+        super().__init__()
+        self.factors, self.epochs, self.learning_rate = factors, epochs, learning_rate
+        self.threads, self.seed = threads, seed
+
+    def _model(self) -> ModelBase:
+        return LightFMWrapperModel(
+            LightFM(
+                no_components=self.factors,
+                loss="warp",
+                learning_rate=self.learning_rate,
+                random_state=self.seed,
+            ),
+            epochs=self.epochs,
+            num_threads=self.threads,
+            recommend_n_threads=self.threads,
+        )

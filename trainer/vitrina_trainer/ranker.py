@@ -1,0 +1,133 @@
+"""Stage two: a LightGBM lambdarank model over candidate features, one query group per customer.
+
+It learns on stage-one candidates fitted on local train, labelled by local validation. A share of
+the customers is held out for early stopping; NDCG@10 on the learned customers versus the held-out
+ones is the overfitting check the evaluation reports.
+"""
+
+from typing import Self
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from vitrina_trainer.errors import TrainerError
+
+EVAL_AT = 10
+
+
+class RankerError(TrainerError):
+    """The ranker cannot learn: e.g. no candidate was ever bought in the validation period."""
+
+
+class Ranker:
+    def __init__(
+        self,
+        n_estimators: int = 400,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int = 50,
+        holdout_share: float = 0.2,
+        early_stopping_rounds: int = 40,
+        threads: int = 1,
+        seed: int = 42,
+    ):
+        self.params = {
+            "objective": "lambdarank",
+            "n_estimators": n_estimators,
+            "learning_rate": learning_rate,
+            "num_leaves": num_leaves,
+            "min_child_samples": min_child_samples,
+            "subsample": 0.8,
+            "subsample_freq": 1,
+            "colsample_bytree": 0.8,
+            "lambdarank_truncation_level": 20,
+            "n_jobs": threads,
+            "random_state": seed,
+            "deterministic": True,
+            "force_row_wise": True,
+            "verbose": -1,
+        }
+        self.holdout_share = holdout_share
+        self.early_stopping_rounds = early_stopping_rounds
+        self.seed = seed
+        self.model: lgb.LGBMRanker | None = None
+        self.features: list[str] = []
+        self.scores: dict[str, float] = {}
+
+    def fit(self, features: pd.DataFrame, labels: np.ndarray, groups: np.ndarray) -> Self:
+        """`groups`: the customer of each row; only customers with a positive row are learned."""
+        labels = np.asarray(labels, dtype=np.float32)
+        groups = np.asarray(groups)
+        positive_groups = np.unique(groups[labels > 0])
+        if len(positive_groups) == 0:
+            raise RankerError(
+                "no candidate was bought in the validation period: the ranker has nothing to learn"
+            )
+        rng = np.random.default_rng(self.seed)
+        holdout = positive_groups[rng.random(len(positive_groups)) < self.holdout_share]
+        if len(holdout) == len(positive_groups):
+            holdout = holdout[:0]
+        learn_rows = np.isin(groups, positive_groups) & ~np.isin(groups, holdout)
+        hold_rows = np.isin(groups, holdout)
+        self.features = list(features.columns)
+        learn = self._sorted(features, labels, groups, learn_rows)
+        self.model = lgb.LGBMRanker(**self.params)
+        eval_x, eval_y, eval_group = [learn[0]], [learn[1]], [learn[2]]
+        callbacks = []
+        if len(holdout):
+            held = self._sorted(features, labels, groups, hold_rows)
+            eval_x.append(held[0])
+            eval_y.append(held[1])
+            eval_group.append(held[2])
+            callbacks.append(
+                lgb.early_stopping(
+                    self.early_stopping_rounds, first_metric_only=True, verbose=False
+                )
+            )
+        self.model.fit(
+            learn[0],
+            learn[1],
+            group=learn[2],
+            eval_X=tuple(eval_x),
+            eval_y=tuple(eval_y),
+            eval_group=eval_group,
+            eval_at=[EVAL_AT],
+            callbacks=callbacks,
+        )
+        results = self.model.evals_result_
+        best = (self.model.best_iteration_ or self.params["n_estimators"]) - 1
+        self.scores = {
+            "learn_ndcg": float(results["training"][f"ndcg@{EVAL_AT}"][best]),
+            "holdout_ndcg": float(results["valid_1"][f"ndcg@{EVAL_AT}"][best])
+            if "valid_1" in results
+            else float("nan"),
+            "trees": best + 1,
+            "customers": len(positive_groups),
+            "rows": int(learn_rows.sum() + hold_rows.sum()),
+        }
+        return self
+
+    @staticmethod
+    def _sorted(
+        features: pd.DataFrame, labels: np.ndarray, groups: np.ndarray, rows: np.ndarray
+    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        index = np.flatnonzero(rows)
+        index = index[np.argsort(groups[index], kind="stable")]
+        _, sizes = np.unique(groups[index], return_counts=True)
+        return features.iloc[index], labels[index], sizes
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        if self.model is None:
+            raise RankerError("the ranker is not fitted")
+        return self.model.predict(features[self.features], num_threads=self.params["n_jobs"])
+
+    def feature_importance(self) -> pd.Series:
+        """Total gain per feature, as shares summing to 1, largest first."""
+        if self.model is None:
+            raise RankerError("the ranker is not fitted")
+        gain = self.model.booster_.feature_importance(importance_type="gain")
+        total = gain.sum() or 1.0
+        return pd.Series(gain / total, index=self.features, name="gain").sort_values(
+            ascending=False
+        )

@@ -1,0 +1,286 @@
+"""The two-stage recommender of the design doc, glued from its parts.
+
+fit: cut the events 80 / 20 in time → stage one on the first part → candidates and features of the
+customers seen on both sides, labelled by what they did after the cut → the ranker → stage one and
+the features refitted on all the events. recommend: candidates → features → ranker → top k,
+topped up from popular products.
+"""
+
+from collections.abc import Sequence
+from typing import Self
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field
+from threadpoolctl import threadpool_limits
+
+from vitrina_shared.schema import Columns, EventType
+from vitrina_trainer.candidates import (
+    ALSSource,
+    CandidateSource,
+    CoVisitSource,
+    HistorySource,
+    LightFMSource,
+    PopularSource,
+)
+from vitrina_trainer.errors import TrainerError
+from vitrina_trainer.features import FeatureBuilder
+from vitrina_trainer.interactions import Interactions, to_day
+from vitrina_trainer.ranker import Ranker
+from vitrina_trainer.splits import LOCAL_TRAIN_SHARE, cut_time
+
+SCORE = "score"
+RANK = "rank"
+SIMILAR = "similar_item_id"
+
+
+class RecommenderConfig(BaseModel):
+    """Every knob of the model; logged with each run and enough to rebuild it."""
+
+    event_weights: dict[str, float] = {
+        EventType.VIEW.value: 1.0,
+        EventType.CART.value: 2.0,
+        EventType.PURCHASE.value: 4.0,
+    }
+    sources: tuple[str, ...] = ("history", "cooc", "als", "lightfm", "popular")
+    candidates_per_source: dict[str, int] = {
+        "history": 50,
+        "cooc": 40,
+        "als": 40,
+        "lightfm": 40,
+        "popular": 30,
+    }
+    history_half_life_days: float = Field(120.0, gt=0)
+    cooc_neighbours: int = Field(50, ge=1)
+    cooc_profile_items: int = Field(30, ge=1)
+    popular_half_life_days: float = Field(14.0, gt=0)
+    als_factors: int = Field(64, ge=1)
+    als_iterations: int = Field(15, ge=1)
+    als_regularization: float = Field(0.01, ge=0)
+    als_alpha: float = Field(10.0, gt=0)
+    lightfm_factors: int = Field(64, ge=1)
+    lightfm_epochs: int = Field(20, ge=1)
+    ranker_trees: int = Field(400, ge=1)
+    ranker_learning_rate: float = Field(0.05, gt=0)
+    ranker_leaves: int = Field(31, ge=2)
+    ranker_max_customers: int = Field(30_000, ge=10)
+    local_train_share: float = Field(LOCAL_TRAIN_SHARE, gt=0, lt=1)
+    threads: int = Field(1, ge=1)
+    seed: int = 42
+
+
+class NotFittedError(TrainerError):
+    """recommend/similar_items/popular called before fit."""
+
+
+class TwoStageRecommender:
+    def __init__(self, config: RecommenderConfig | None = None):
+        self.config = config or RecommenderConfig()
+        self.data: Interactions | None = None
+        self.sources: dict[str, CandidateSource] = {}
+        self.features = FeatureBuilder(self.config.history_half_life_days)
+        self.ranker: Ranker | None = None
+        self.item_categories: np.ndarray | None = None
+        self._n_items = 0
+
+    def _make_sources(self) -> dict[str, CandidateSource]:
+        c = self.config
+        makers = {
+            "history": lambda: HistorySource(c.history_half_life_days),
+            "cooc": lambda: CoVisitSource(c.cooc_neighbours, c.cooc_profile_items),
+            "popular": lambda: PopularSource(c.popular_half_life_days),
+            "als": lambda: ALSSource(
+                c.als_factors,
+                c.als_iterations,
+                c.als_regularization,
+                c.als_alpha,
+                c.threads,
+                c.seed,
+            ),
+            "lightfm": lambda: LightFMSource(
+                c.lightfm_factors, c.lightfm_epochs, threads=c.threads, seed=c.seed
+            ),
+        }
+        unknown = set(c.sources) - set(makers)
+        if unknown:
+            raise TrainerError(
+                f"unknown candidate source(s) {sorted(unknown)}; known: {sorted(makers)}"
+            )
+        names = dict.fromkeys((*c.sources, "popular", "cooc"))
+        return {name: makers[name]() for name in names}
+
+    def _fit_stage_one(self, data: Interactions) -> dict[str, CandidateSource]:
+        sources = self._make_sources()
+        with threadpool_limits(self.config.threads, user_api="blas"):
+            for source in sources.values():
+                source.fit(data)
+        return sources
+
+    def fit(self, events: pd.DataFrame, items: pd.DataFrame | None = None) -> Self:
+        """Learn the ranker across a local 80 / 20 time cut, then refit stage one on everything."""
+        catalog = None if items is None else pd.Index(items[Columns.ITEM].astype(str))
+        data = Interactions.from_events(events, self.config.event_weights, catalog)
+        self._n_items = data.n_items
+        self.item_categories = self._categories(data, items)
+        cut = cut_time(events, self.config.local_train_share)
+        cut_day = to_day(cut)
+        local_train, local_validation = data.before(cut_day), data.since(cut_day)
+
+        sources = self._fit_stage_one(local_train)
+        features = FeatureBuilder(self.config.history_half_life_days).fit(
+            local_train, self.item_categories
+        )
+        users = np.intersect1d(local_train.active_users(), local_validation.active_users())
+        if len(users) > self.config.ranker_max_customers:
+            rng = np.random.default_rng(self.config.seed)
+            users = np.sort(rng.choice(users, self.config.ranker_max_customers, replace=False))
+        candidates = self._candidates(sources, users)
+        bought = np.unique(
+            local_validation.user.astype(np.int64) * data.n_items + local_validation.item
+        )
+        keys = candidates[Columns.USER].to_numpy(np.int64) * data.n_items + candidates[Columns.ITEM]
+        labels = np.isin(keys, bought).astype(np.float32)
+        self.ranker = Ranker(
+            n_estimators=self.config.ranker_trees,
+            learning_rate=self.config.ranker_learning_rate,
+            num_leaves=self.config.ranker_leaves,
+            threads=self.config.threads,
+            seed=self.config.seed,
+        ).fit(self._features(features, candidates), labels, candidates[Columns.USER].to_numpy())
+
+        self.data = data
+        self.sources = self._fit_stage_one(data)
+        self.features = FeatureBuilder(self.config.history_half_life_days).fit(
+            data, self.item_categories
+        )
+        return self
+
+    @staticmethod
+    def _categories(data: Interactions, items: pd.DataFrame | None) -> np.ndarray | None:
+        if items is None or Columns.ITEM not in items or "category" not in items:
+            return None
+        category = items.set_index(items[Columns.ITEM].astype(str))["category"].fillna("")
+        category = category[~category.index.duplicated()].reindex(data.items).fillna("")
+        codes, _ = pd.factorize(category.replace("", np.nan))
+        return codes
+
+    def _candidates(self, sources: dict[str, CandidateSource], users: np.ndarray) -> pd.DataFrame:
+        """The union of every source's candidates: one row per (user, item), a score and rank
+        column per source (NaN where the source did not propose the item)."""
+        n_items = self._n_items
+        frames = {
+            name: sources[name].candidates(users, self.config.candidates_per_source.get(name, 30))
+            for name in self.config.sources
+        }
+        keys = {
+            name: frame[Columns.USER].to_numpy(np.int64) * n_items + frame[Columns.ITEM].to_numpy()
+            for name, frame in frames.items()
+        }
+        union = np.unique(np.concatenate(list(keys.values())))
+        out = {
+            Columns.USER: (union // n_items).astype(np.int32),
+            Columns.ITEM: (union % n_items).astype(np.int32),
+        }
+        for name, frame in frames.items():
+            where = np.searchsorted(union, keys[name])
+            for value in (SCORE, RANK):
+                column = np.full(len(union), np.nan, dtype=np.float32)
+                column[where] = frame[value].to_numpy(np.float32)
+                out[f"{name}_{value}"] = column
+        return pd.DataFrame(out)
+
+    def _features(self, builder: FeatureBuilder, candidates: pd.DataFrame) -> pd.DataFrame:
+        source_columns = [f"{n}_{v}" for n in self.config.sources for v in (SCORE, RANK)]
+        return pd.concat(
+            [candidates[source_columns].astype(np.float32), builder.transform(candidates)], axis=1
+        )
+
+    def _require_fitted(self) -> Interactions:
+        if self.data is None or self.ranker is None:
+            raise NotFittedError("the recommender is not fitted: call fit first")
+        return self.data
+
+    def recommend(
+        self, users: Sequence[str], k: int, exclude_seen: bool = False, chunk: int = 20_000
+    ) -> pd.DataFrame:
+        """k products per customer, best first; customers unknown to the model get popular ones.
+
+        `exclude_seen` drops the products each customer already interacted with.
+        """
+        data = self._require_fitted()
+        users = pd.Index(pd.unique(np.asarray(users, dtype=object).astype(str)))
+        codes = data.users.get_indexer(users)
+        known = codes[codes >= 0]
+        parts = []
+        for start in range(0, len(known), chunk):
+            part = self._candidates(self.sources, known[start : start + chunk])
+            part[SCORE] = self.ranker.predict(self._features(self.features, part))
+            parts.append(part[[Columns.USER, Columns.ITEM, SCORE]])
+        ranked = pd.concat(parts, ignore_index=True) if parts else None
+        all_codes = np.where(codes >= 0, codes, data.n_users + np.arange(len(users)))
+        ranked = self._top_up(ranked, all_codes, k, exclude_seen)
+        index = np.full(data.n_users + len(users), -1)
+        index[all_codes] = np.arange(len(users))
+        return pd.DataFrame(
+            {
+                Columns.USER: users.to_numpy()[index[ranked[Columns.USER].to_numpy()]],
+                Columns.ITEM: data.items.to_numpy()[ranked[Columns.ITEM].to_numpy()],
+                SCORE: ranked[SCORE].to_numpy(np.float32),
+                RANK: ranked[RANK].to_numpy(np.int32),
+            }
+        )
+
+    def _top_up(
+        self, ranked: pd.DataFrame | None, users: np.ndarray, k: int, exclude_seen: bool
+    ) -> pd.DataFrame:
+        """Best k per user from the ranked rows, popular products after them where short."""
+        data = self._require_fitted()
+        items, _ = self.sources["popular"].top(k + 200 if exclude_seen else k)
+        fill = pd.DataFrame(
+            {
+                Columns.USER: np.repeat(users, len(items)),
+                Columns.ITEM: np.tile(items, len(users)),
+                SCORE: np.tile(-np.arange(1, len(items) + 1, dtype=np.float64) - 1e9, len(users)),
+            }
+        )
+        frames = [fill] if ranked is None else [ranked, fill]
+        every = pd.concat(frames, ignore_index=True).drop_duplicates(
+            [Columns.USER, Columns.ITEM], keep="first"
+        )
+        if exclude_seen:
+            seen = np.unique(data.user.astype(np.int64) * data.n_items + data.item)
+            keys = every[Columns.USER].to_numpy(np.int64) * data.n_items + every[Columns.ITEM]
+            every = every[~np.isin(keys, seen)]
+        every = every.sort_values([Columns.USER, SCORE], ascending=[True, False], kind="stable")
+        every[RANK] = every.groupby(Columns.USER, sort=False).cumcount() + 1
+        return every[every[RANK] <= k].reset_index(drop=True)
+
+    def similar_items(self, k: int) -> pd.DataFrame:
+        """Each product's k nearest products by co-occurrence in customers' histories."""
+        data = self._require_fitted()
+        similar = self.sources["cooc"].similar_items(k)
+        return pd.DataFrame(
+            {
+                Columns.ITEM: data.items.to_numpy()[similar[Columns.USER].to_numpy()],
+                SIMILAR: data.items.to_numpy()[similar[Columns.ITEM].to_numpy()],
+                SCORE: similar["score"].to_numpy(np.float32),
+                RANK: similar["rank"].to_numpy(np.int32),
+            }
+        )
+
+    def popular(self, k: int) -> pd.DataFrame:
+        """The fallback list: the k most popular products lately."""
+        data = self._require_fitted()
+        items, scores = self.sources["popular"].top(k)
+        return pd.DataFrame(
+            {
+                Columns.ITEM: data.items.to_numpy()[items],
+                SCORE: scores,
+                RANK: np.arange(1, len(items) + 1, dtype=np.int32),
+            }
+        )
+
+    def feature_importance(self) -> pd.Series:
+        """The ranker's gain per feature (shares summing to 1), largest first."""
+        self._require_fitted()
+        return self.ranker.feature_importance()

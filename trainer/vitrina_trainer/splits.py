@@ -1,0 +1,89 @@
+"""Time splits of the design doc: global 90 / 10, and local 80 / 20 inside global train.
+
+A split cuts at a quantile of event time: everything strictly before the cut is train, the rest
+validation, so no training set ever holds an event from its validation period.
+"""
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from vitrina_shared.schema import Columns
+from vitrina_trainer.errors import TrainerError
+
+GLOBAL_TRAIN_SHARE = 0.9
+LOCAL_TRAIN_SHARE = 0.8
+MIN_USERS = 10
+
+
+class SplitError(TrainerError):
+    """Too little data to cut in time: the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    cut: pd.Timestamp
+
+    @property
+    def users_on_both_sides(self) -> pd.Index:
+        """Customers seen before and after the cut: the ones a validation can score."""
+        return pd.Index(self.train[Columns.USER].unique()).intersection(
+            pd.Index(self.validation[Columns.USER].unique())
+        )
+
+
+def with_user_id(events: pd.DataFrame) -> pd.DataFrame:
+    """Events of identified customers (guest rows have an empty or missing id)."""
+    users = events[Columns.USER]
+    return events[users.notna() & (users.astype(str) != "")]
+
+
+def cut_time(events: pd.DataFrame, train_share: float, min_users: int = MIN_USERS) -> pd.Timestamp:
+    """The `train_share` quantile of event time, after checking the data can be cut there."""
+    if not 0 < train_share < 1:
+        raise SplitError(f"train share must be between 0 and 1, got {train_share}")
+    events = with_user_id(events)
+    if events.empty:
+        raise SplitError("no events with a customer id: nothing to split")
+    times = pd.to_datetime(events[Columns.DATETIME], utc=True)
+    days = times.dt.floor("D").nunique()
+    if days < 2:
+        raise SplitError(
+            f"all {len(events):,} events fall on one day ({times.min():%Y-%m-%d}): "
+            "a split by time needs at least two days of data"
+        )
+    users = events[Columns.USER].nunique()
+    if users < min_users:
+        raise SplitError(f"only {users} customer(s) in the data: need at least {min_users}")
+    cut = times.quantile(train_share)
+    before = (times < cut).to_numpy()
+    if not before.any() or before.all():
+        raise SplitError(f"cutting at {cut} leaves one side empty: too few distinct event times")
+    train_users = set(events[Columns.USER].to_numpy()[before])
+    if not train_users.intersection(events[Columns.USER].to_numpy()[~before]):
+        raise SplitError(
+            f"no customer has events both before and after {cut:%Y-%m-%d %H:%M}: "
+            "nothing to validate on"
+        )
+    return cut
+
+
+def split_by_time(
+    events: pd.DataFrame, train_share: float, min_users: int = MIN_USERS
+) -> TimeSplit:
+    cut = cut_time(events, train_share, min_users)
+    events = with_user_id(events)
+    before = pd.to_datetime(events[Columns.DATETIME], utc=True) < cut
+    return TimeSplit(train=events[before], validation=events[~before], cut=cut)
+
+
+def global_split(events: pd.DataFrame) -> TimeSplit:
+    """Global train / global validation: the final numbers are measured on the validation."""
+    return split_by_time(events, GLOBAL_TRAIN_SHARE)
+
+
+def local_split(global_train: pd.DataFrame) -> TimeSplit:
+    """Local train / local validation inside global train: the ranker learns across this cut."""
+    return split_by_time(global_train, LOCAL_TRAIN_SHARE)
