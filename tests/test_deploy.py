@@ -1,0 +1,156 @@
+"""The compose file, the Dockerfiles and the README checked against the code they run."""
+
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vitrina_reco.settings import RecoSettings
+from vitrina_shop.settings import ShopSettings
+from vitrina_trainer.settings import TrainerSettings
+
+REPO = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+PACKAGES = {
+    "trainer/Dockerfile": ("trainer", TrainerSettings),
+    "reco-service/Dockerfile": ("reco-service", RecoSettings),
+    "shop-service/Dockerfile": ("shop-service", ShopSettings),
+}
+BUILT = {name: spec for name, spec in SERVICES.items() if "build" in spec}
+
+
+def settings_aliases(settings: type) -> set[str]:
+    return {field.validation_alias for field in settings.model_fields.values()}
+
+
+def dockerfile_json(path: Path, instruction: str) -> list[str]:
+    import json
+
+    lines = [line for line in path.read_text().splitlines() if line.startswith(instruction + " ")]
+    return json.loads(lines[-1].removeprefix(instruction + " ")) if lines else []
+
+
+def console_scripts(folder: str) -> set[str]:
+    pyproject = tomllib.loads((REPO / folder / "pyproject.toml").read_text())
+    return set(pyproject["project"]["scripts"])
+
+
+def test_every_built_service_uses_a_known_dockerfile():
+    assert set(BUILT) == {"data", "trainer", "reco-service", "shop-service"}
+    for spec in BUILT.values():
+        assert spec["build"]["context"] == "."
+        assert spec["build"]["dockerfile"] in PACKAGES
+
+
+@pytest.mark.parametrize("service", sorted(BUILT))
+def test_command_is_a_console_script_of_the_image(service):
+    spec = BUILT[service]
+    dockerfile = REPO / spec["build"]["dockerfile"]
+    folder, _ = PACKAGES[spec["build"]["dockerfile"]]
+    entrypoint = dockerfile_json(dockerfile, "ENTRYPOINT")
+    command = entrypoint + (spec.get("command") or dockerfile_json(dockerfile, "CMD"))
+    assert command[0] in console_scripts(folder)
+    if command[0] == "vitrina-trainer":
+        from vitrina_trainer.cli import build_parser
+
+        build_parser().parse_args(command[1:])  # exits (fails the test) on an unknown command
+
+
+@pytest.mark.parametrize("service", sorted(BUILT))
+def test_environment_is_read_by_the_service(service):
+    spec = BUILT[service]
+    _, settings = PACKAGES[spec["build"]["dockerfile"]]
+    unknown = set(spec.get("environment", {})) - settings_aliases(settings)
+    assert not unknown, f"{service} sets variables its settings never read: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("service", ["reco-service", "shop-service"])
+def test_ports_and_healthchecks_match_the_code(service, redis_url, monkeypatch):
+    spec = SERVICES[service]
+    dockerfile = REPO / spec["build"]["dockerfile"]
+    command = dockerfile_json(dockerfile, "CMD")
+    port = command[command.index("--port") + 1]
+    assert any(mapping.endswith(f":{port}") for mapping in spec["ports"])
+    assert f"EXPOSE {port}" in dockerfile.read_text()
+    urls = re.findall(r"http://127\.0\.0\.1:(\d+)(/\w*)", " ".join(spec["healthcheck"]["test"]))
+    urls += re.findall(r"http://127\.0\.0\.1:(\d+)(/\w*)", dockerfile.read_text())
+    assert urls and all(url_port == port for url_port, _ in urls)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    for _, path in urls:
+        assert health_status(service, path) == 200
+
+
+def health_status(service: str, path: str) -> int:
+    """The healthcheck's answer from the real app, in process."""
+    if service == "reco-service":
+        import asyncio
+
+        import httpx
+
+        from vitrina_reco.app import create_app
+
+        async def get() -> int:
+            transport = httpx.ASGITransport(create_app(RecoSettings()))
+            async with httpx.AsyncClient(transport=transport, base_url="http://reco") as client:
+                return (await client.get(path)).status_code
+
+        return asyncio.run(get())
+    from vitrina_shop import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://"})
+    return app.test_client().get(path).status_code
+
+
+def test_services_wait_for_healthy_dependencies():
+    for name in ("reco-service", "shop-service", "trainer"):
+        for dependency, condition in SERVICES[name]["depends_on"].items():
+            expected = "service_completed_successfully" if dependency == "data" else "service_healthy"
+            assert condition["condition"] == expected
+            if expected == "service_healthy":
+                assert "healthcheck" in SERVICES[dependency] or dependency in BUILT
+
+
+def test_secrets_are_required_not_defaulted():
+    text = (REPO / "docker-compose.yml").read_text()
+    for secret in ("POSTGRES_PASSWORD", "SHOP_SECRET_KEY", "RECO_API_TOKEN"):
+        assert f"${{{secret}:?" in text
+        assert f"{secret}=" in (REPO / "deploy" / ".env.example").read_text()
+    assert "version" not in COMPOSE
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (REPO / "README.md").read_text()
+    for settings in (TrainerSettings, RecoSettings, ShopSettings):
+        missing = sorted(a for a in settings_aliases(settings) if f"`{a}`" not in readme)
+        assert not missing, f"{settings.__name__}: not in README.md: {missing}"
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
+def test_docker_compose_accepts_the_file():
+    result = subprocess.run(
+        ["docker-compose", "--env-file", "deploy/.env.example", "config", "--quiet"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_docker_compose_refuses_missing_secrets(tmp_path):
+    if shutil.which("docker-compose") is None:
+        pytest.skip("docker-compose not installed")
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    result = subprocess.run(
+        ["docker-compose", "--env-file", str(empty), "config", "--quiet"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "set POSTGRES_PASSWORD in deploy/.env" in result.stderr
