@@ -15,7 +15,7 @@ def _generate(args: argparse.Namespace) -> int:
     config = GeneratorConfig(
         users=args.users, items=args.items, days=args.days, start=args.start, seed=args.seed
     )
-    write_dataset(config, out, raw_export=args.raw_export)
+    print(write_dataset(config, out, raw_export=args.raw_export))
     return 0
 
 
