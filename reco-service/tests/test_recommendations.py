@@ -1,0 +1,103 @@
+import pytest
+
+
+def items(response) -> list[str]:
+    return [entry["item_id"] for entry in response.json()["items"]]
+
+
+def test_known_user_gets_their_stored_list(api, publish):
+    publish("v1")
+    response = api.get("/recommendations/u1", params={"k": 3})
+    assert response.status_code == 200
+    assert response.json() == {
+        "user_id": "u1",
+        "items": [
+            {"item_id": "a", "score": 0.9},
+            {"item_id": "b", "score": 0.8},
+            {"item_id": "c", "score": 0.7},
+        ],
+        "model_version": "v1",
+        "source": "personal",
+        "fallback_items": 0,
+    }
+
+
+def test_unknown_user_gets_the_popular_fallback(api, publish):
+    publish("v1")
+    response = api.get("/recommendations/stranger", params={"k": 2})
+    assert response.json()["source"] == "popular"
+    assert items(response) == ["c", "a"]
+
+
+def test_unknown_user_without_any_fallback_is_404(api, publish):
+    publish("v1", fallbacks={})
+    response = api.get("/recommendations/stranger", params={"k": 2})
+    assert response.status_code == 404
+    assert "unknown" in response.json()["detail"]
+
+
+def test_exclude_leaves_products_out_and_keeps_k(api, publish):
+    publish("v1")
+    response = api.get("/recommendations/u1", params={"k": 3, "exclude": ["a", "c"]})
+    assert items(response) == ["b", "d", "e"]
+    assert response.json()["fallback_items"] == 1
+
+
+def test_exclude_accepts_comma_separated_ids(api, publish):
+    publish("v1")
+    response = api.get("/recommendations/u1", params={"k": 2, "exclude": "a,b"})
+    assert items(response) == ["c", "d"]
+
+
+def test_exclude_applies_to_the_fallback_too(api, publish):
+    publish("v1")
+    response = api.get("/recommendations/stranger", params={"k": 2, "exclude": "c"})
+    assert items(response) == ["a", "e"]
+
+
+def test_exclude_bought_leaves_out_what_the_user_bought(api, publish):
+    publish("v1")
+    response = api.get("/recommendations/u1", params={"k": 3, "exclude_bought": "true"})
+    assert items(response) == ["a", "c", "d"]
+
+
+def test_bought_products_stay_unless_asked(api, publish):
+    publish("v1")
+    assert "b" in items(api.get("/recommendations/u1", params={"k": 3}))
+
+
+def test_short_stored_list_is_topped_up_from_popular(api, publish):
+    publish("v1")
+    response = api.get("/recommendations/u2", params={"k": 4})
+    assert items(response) == ["c", "e", "a", "f"]
+    assert response.json()["fallback_items"] == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "message"),
+    [
+        ("/recommendations/u1", {"k": 0}, "k: Input should be greater than or equal to 1"),
+        ("/recommendations/u1", {"k": -3}, "k: Input should be greater than or equal to 1"),
+        ("/recommendations/u1", {"k": "ten"}, "k: Input should be a valid integer"),
+        ("/recommendations/u1", {"k": 5}, "k=5 is above the 4 products stored per list"),
+        ("/recommendations/u1", {"k": 10**6}, "k: Input should be less than or equal to 1000"),
+        ("/recommendations/" + "9" * 129, {}, "user_id: String should have at most 128 characters"),
+        ("/recommendations/a%20b", {}, "user_id: String should match pattern"),
+        ("/recommendations/a%00b", {}, "user_id: String should match pattern"),
+        ("/recommendations/u1", {"exclude": "x" * 129}, "exclude: an id is longer than 128"),
+        ("/recommendations/u1", {"exclude": "a b"}, "exclude: id 'a b' contains spaces"),
+        ("/recommendations/u1", {"exclude": ",".join(map(str, range(501)))}, "501 ids given"),
+        ("/recommendations/u1", {"exclude_bought": "maybe"}, "exclude_bought: Input should be"),
+    ],
+)
+def test_bad_input_is_422_saying_what_is_wrong(api, publish, path, params, message):
+    publish("v1")
+    response = api.get(path, params=params)
+    assert response.status_code == 422
+    assert message in response.json()["detail"]
+
+
+def test_no_model_published_is_503(api):
+    response = api.get("/recommendations/u1")
+    assert response.status_code == 503
+    assert response.json() == {"detail": "no model published yet"}

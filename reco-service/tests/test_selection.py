@@ -1,0 +1,28 @@
+from vitrina_reco.selection import select
+from vitrina_shared.redis_layout import Ranking
+
+OWN = Ranking(["a", "b", "c"], [3.0, 2.0, 1.0])
+TOPUP = Ranking(["c", "x", "y"], [9.0, 8.0, 7.0])
+
+
+def test_takes_the_first_k():
+    assert select(OWN, 2, frozenset()) == ([("a", 3.0), ("b", 2.0)], 0)
+
+
+def test_skips_excluded_and_tops_up_without_duplicates():
+    assert select(OWN, 3, {"b"}, TOPUP) == ([("a", 3.0), ("c", 1.0), ("x", 8.0)], 1)
+
+
+def test_excluded_items_stay_out_of_the_topup():
+    assert select(OWN, 4, {"a", "x"}, TOPUP) == ([("b", 2.0), ("c", 1.0), ("y", 7.0)], 1)
+
+
+def test_returns_fewer_when_nothing_is_left():
+    assert select(OWN, 5, {"a"}) == ([("b", 2.0), ("c", 1.0)], 0)
+
+
+def test_duplicates_in_a_stored_list_are_served_once():
+    assert select(Ranking(["a", "a", "b"], [3.0, 2.0, 1.0]), 3, set()) == (
+        [("a", 3.0), ("b", 1.0)],
+        0,
+    )

@@ -1,0 +1,83 @@
+"""The store against real Redis: the version cache, and Redis going away or hanging."""
+
+import time
+
+import pytest
+
+from vitrina_shared.model_store import ModelStore
+from vitrina_shared.redis_server import PrivateRedis
+
+ENDPOINTS = ["/recommendations/u1?k=2", "/similar/a?k=2", "/popular?k=2", "/model"]
+
+
+def test_a_new_version_is_picked_up_within_the_cache_time(serve, publish):
+    api = serve(RECO_VERSION_TTL_SECONDS=0.3)
+    publish("v1")
+    assert api.get("/recommendations/u1?k=2").json()["model_version"] == "v1"
+    publish("v2", users={"u1": (["z"], [1.0], [])})
+    assert api.get("/recommendations/u1?k=2").json()["model_version"] == "v1"  # still cached
+    time.sleep(0.4)
+    body = api.get("/recommendations/u1", params={"k": 1}).json()
+    assert (body["model_version"], body["items"][0]["item_id"]) == ("v2", "z")
+
+
+def test_rollback_is_picked_up_too(api, publish, redis_client):
+    publish("v1")
+    publish("v2")
+    assert api.get("/model").json()["version"] == "v2"
+    ModelStore(redis_client).rollback()
+    assert api.get("/model").json()["version"] == "v1"
+
+
+@pytest.fixture
+def own_redis():
+    """A Redis this test may stop: the session's shared one must stay up."""
+    server = PrivateRedis().start()
+    yield server
+    server.stop()
+
+
+def test_redis_stopped_mid_test_gives_a_fast_503(serve, own_redis, publish_to):
+    publish_to(own_redis.url, "v1")
+    api = serve(REDIS_URL=own_redis.url, RECO_REDIS_TIMEOUT_MS=200)
+    assert all(api.get(path).status_code == 200 for path in ENDPOINTS)
+    own_redis.stop()
+    for path in ENDPOINTS:
+        start = time.perf_counter()
+        response = api.get(path)
+        assert time.perf_counter() - start < 1.0
+        assert response.status_code == 503
+        assert response.json()["detail"].startswith("Redis ")
+    ready = api.get("/ready")
+    assert ready.status_code == 503
+    assert ready.json()["reason"].startswith("Redis ")
+    assert api.get("/health").status_code == 200
+
+
+def test_slow_redis_gives_a_503_within_the_timeout_then_recovers(serve, publish, redis_client):
+    publish("v1")
+    api = serve(RECO_REDIS_TIMEOUT_MS=100)
+    assert api.get("/recommendations/u1?k=2").status_code == 200
+    redis_client.execute_command("CLIENT", "PAUSE", 600, "ALL")  # Redis hangs for 0.6 s
+    start = time.perf_counter()
+    response = api.get("/recommendations/u1?k=2")
+    elapsed = time.perf_counter() - start
+    assert response.status_code == 503
+    assert response.json() == {"detail": "Redis did not answer within 100 ms"}
+    assert elapsed < 0.4
+    time.sleep(0.6)
+    assert api.get("/recommendations/u1?k=2").status_code == 200
+
+
+def test_unreadable_stored_data_is_a_503_not_a_500(api, publish, redis_client):
+    publish("v1")
+    redis_client.hset("vitrina:v:v1:users", "u1", b"not json")
+    response = api.get("/recommendations/u1?k=2")
+    assert response.status_code == 503
+    assert "unreadable" in response.json()["detail"]
+
+
+def test_key_prefix_comes_from_settings(serve, redis_url, publish_to, redis_client):
+    publish_to(redis_url, "v1")
+    api = serve(REDIS_PREFIX="other")
+    assert api.get("/model").status_code == 503

@@ -1,0 +1,64 @@
+"""The access log and the request metrics, as one plain ASGI middleware (no per-request task)."""
+
+import logging
+import time
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vitrina_reco.metrics import RecoMetrics
+
+SOURCE = "vitrina.source"
+UNMATCHED = "unmatched"
+NONE = "-"
+
+log = logging.getLogger("vitrina_reco.access")
+
+
+def set_source(scope: Scope, source: str) -> None:
+    """Name what answered the request (`personal`, `popular`, …) for the log and the metrics."""
+    scope[SOURCE] = source
+
+
+class AccessMiddleware:
+    def __init__(self, app: ASGIApp, metrics: RecoMetrics, access_log: bool = True):
+        self.app, self.metrics, self.access_log = app, metrics, access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            seconds = time.perf_counter() - start
+            route: Any = scope.get("route")
+            endpoint = getattr(route, "path", UNMATCHED)
+            source = scope.get(SOURCE, NONE)
+            self.metrics.observe(endpoint, source, status, seconds)
+            if self.access_log:
+                self._log(scope, status, source, seconds)
+
+    @staticmethod
+    def _log(scope: Scope, status: int, source: str, seconds: float) -> None:
+        client = scope.get("client")
+        record = {
+            "method": scope["method"],
+            "path": scope["path"],
+            "query": scope["query_string"].decode("latin-1"),
+            "status": status,
+            "source": source,
+            "ms": round(seconds * 1000, 3),
+            "client": client[0] if client else None,
+        }
+        log.info(orjson.dumps(record).decode())

@@ -1,0 +1,116 @@
+"""The app factory: settings in, a FastAPI app out; the lifespan opens and closes the Redis pool."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vitrina_reco.access import AccessMiddleware
+from vitrina_reco.dependencies import require_token
+from vitrina_reco.metrics import RecoMetrics
+from vitrina_reco.responses import OrjsonResponse
+from vitrina_reco.routers import health, metrics, model, popular, recommendations, similar
+from vitrina_reco.schemas import ErrorMessage
+from vitrina_reco.settings import RecoSettings
+from vitrina_reco.store import NoModelPublishedError, RecoStore, StoreUnavailableError
+
+log = logging.getLogger("vitrina_reco")
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "Malformed HTTP request (e.g. a URL over 64 KiB), refused by the server",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    },
+    422: {"model": ErrorMessage, "description": "Bad input: the message says what is wrong"},
+    503: {"model": ErrorMessage, "description": "Redis unreachable or slow, or no model published"},
+}
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorMessage, "description": "Missing or wrong bearer token"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorMessage, "description": "Unknown id and no fallback list published"},
+}
+
+
+def _location(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc if part not in ("path", "query"))
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> OrjsonResponse:
+    """One readable sentence instead of a list of dicts, e.g. `k: Input should be ≥ 1 (got '0')`."""
+    parts = [
+        f"{_location(err.get('loc', ()))}: {err.get('msg', 'invalid')} (got {err.get('input')!r})"
+        for err in exc.errors()
+    ]
+    return OrjsonResponse({"detail": "; ".join(parts)}, 422)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> OrjsonResponse:
+    return OrjsonResponse({"detail": str(exc.detail)}, exc.status_code, headers=exc.headers)
+
+
+async def _store_unavailable(request: Request, exc: StoreUnavailableError) -> OrjsonResponse:
+    log.warning("503: %s", exc)
+    return OrjsonResponse({"detail": str(exc)}, 503)
+
+
+async def _no_model(request: Request, exc: NoModelPublishedError) -> OrjsonResponse:
+    return OrjsonResponse({"detail": "no model published yet"}, 503)
+
+
+async def _unexpected(request: Request, exc: Exception) -> OrjsonResponse:
+    log.exception("unexpected error on %s", request.url.path)
+    return OrjsonResponse({"detail": "internal error; see the service log"}, 500)
+
+
+def create_app(settings: RecoSettings | None = None) -> FastAPI:
+    """Build the service; nothing connects until the app starts (its lifespan)."""
+    settings = settings or RecoSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.store = RecoStore.connect(
+            settings.redis_url,
+            settings.redis_prefix,
+            settings.redis_timeout,
+            settings.version_ttl_seconds,
+        )
+        try:
+            yield
+        finally:
+            await app.state.store.close()
+
+    app = FastAPI(
+        title="Vitrina reco-service",
+        summary="Recommendations published by the Vitrina trainer, served from Redis.",
+        version="0.1.0",
+        lifespan=lifespan,
+        default_response_class=OrjsonResponse,
+        exception_handlers={
+            RequestValidationError: _validation_error,
+            StarletteHTTPException: _http_error,
+            StoreUnavailableError: _store_unavailable,
+            NoModelPublishedError: _no_model,
+            Exception: _unexpected,
+        },
+    )
+    app.state.metrics = RecoMetrics()
+    token = settings.api_token
+    app.state.token = token.get_secret_value().encode() if token else b""
+    guarded: dict[str, Any] = {"responses": ERRORS}
+    if token is not None:
+        guarded = {"responses": {**ERRORS, **AUTH_ERRORS}, "dependencies": [Depends(require_token)]}
+
+    app.include_router(health.router)
+    for router in (recommendations.router, similar.router, popular.router):
+        app.include_router(
+            router, **{**guarded, "responses": {**guarded["responses"], **NOT_FOUND}}
+        )
+    app.include_router(model.router, **guarded)
+    app.include_router(metrics.router, **{**guarded, "responses": {}})
+    app.add_middleware(AccessMiddleware, metrics=app.state.metrics, access_log=settings.access_log)
+    return app

@@ -1,0 +1,157 @@
+"""Reading what the trainer published: the active version (cached briefly) and its rankings.
+
+A request costs one Redis round trip: the active version, its metadata and its fallback lists are
+held in memory for `version_ttl` seconds, so only the user's (or product's) own list is fetched.
+Every call is bounded by a client-side timeout; any Redis trouble becomes `StoreUnavailableError`.
+"""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import orjson
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from vitrina_shared.redis_layout import POPULAR, Ranking, RedisKeys, decode_ranking
+
+# Metadata keys the service reads; the trainer writes them (absent ones are reported as unknown).
+META_TOP_K = "top_k"
+
+# Enough for one worker's concurrency; a request beyond it waits (bounded by the timeout).
+POOL_SIZE = 64
+
+T = TypeVar("T")
+
+
+class StoreUnavailableError(RuntimeError):
+    """Redis did not answer in time, refused the connection, or holds unreadable data."""
+
+
+class NoModelPublishedError(RuntimeError):
+    """Redis is fine but no version has been activated yet."""
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """The active version and the small parts of it every request may need."""
+
+    version: str
+    meta: dict[str, Any]
+    fallbacks: dict[str, Ranking]
+    published_at: datetime | None
+
+    @property
+    def top_k(self) -> int:
+        """How many products are stored per list: the most a request may ask for."""
+        stored = self.meta.get(META_TOP_K)
+        if isinstance(stored, int) and stored > 0:
+            return stored
+        return max((len(r.items) for r in self.fallbacks.values()), default=0)
+
+    def fallback(self) -> tuple[str, Ranking] | None:
+        """The list for unknown users: `popular` when published, else the first there is."""
+        if POPULAR in self.fallbacks:
+            return POPULAR, self.fallbacks[POPULAR]
+        for name in sorted(self.fallbacks):
+            return name, self.fallbacks[name]
+        return None
+
+
+class RecoStore:
+    def __init__(self, client: Redis, keys: RedisKeys, timeout: float, version_ttl: float):
+        self.client, self.keys = client, keys
+        self.timeout, self.version_ttl = timeout, version_ttl
+        self._state: ModelState | None = None
+        self._expires = 0.0
+        self._refresh_lock = asyncio.Lock()
+
+    @classmethod
+    def connect(cls, url: str, prefix: str, timeout: float, version_ttl: float) -> "RecoStore":
+        """A pooled hiredis client; connecting, reading and waiting for a connection are bounded."""
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=POOL_SIZE,
+            timeout=timeout,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), retries=1),
+            health_check_interval=0,
+        )
+        return cls(Redis(connection_pool=pool), RedisKeys(prefix), timeout, version_ttl)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        await self.client.connection_pool.disconnect()
+
+    async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await call()
+        except TimeoutError as exc:
+            raise StoreUnavailableError(
+                f"Redis did not answer within {self.timeout * 1000:.0f} ms"
+            ) from exc
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailableError(f"Redis unavailable: {exc}") from exc
+
+    async def state(self) -> ModelState:
+        """The active version, refreshed from Redis at most every `version_ttl` seconds."""
+        if self._state is not None and time.monotonic() < self._expires:
+            return self._state
+        async with self._refresh_lock:
+            if self._state is None or time.monotonic() >= self._expires:
+                self._state = await self._load_state()
+                self._expires = time.monotonic() + self.version_ttl
+        return self._state
+
+    async def _load_state(self) -> ModelState:
+        raw = await self._call(lambda: self.client.get(self.keys.active))
+        if raw is None:
+            raise NoModelPublishedError("no model published yet")
+        version = raw.decode()
+        if self._state is not None and self._state.version == version:
+            return self._state
+
+        async def load() -> list:
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.get(self.keys.meta(version))
+                pipe.hgetall(self.keys.fallbacks(version))
+                pipe.zscore(self.keys.versions, version)
+                return await pipe.execute()
+
+        meta, fallbacks, published = await self._call(load)
+        try:
+            return ModelState(
+                version=version,
+                meta=orjson.loads(meta) if meta else {},
+                fallbacks={name.decode(): decode_ranking(blob) for name, blob in fallbacks.items()},
+                published_at=datetime.fromtimestamp(published, UTC) if published else None,
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise StoreUnavailableError(f"model version {version} is unreadable: {exc!r}") from exc
+
+    async def _ranking(self, key: str, field: str) -> Ranking | None:
+        blob = await self._call(lambda: self.client.hget(key, field))
+        if blob is None:
+            return None
+        try:
+            return decode_ranking(blob)
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            raise StoreUnavailableError(f"stored ranking {key}[{field}] is unreadable") from exc
+
+    async def user_ranking(self, version: str, user_id: str) -> Ranking | None:
+        return await self._ranking(self.keys.users(version), user_id)
+
+    async def similar(self, version: str, item_id: str) -> Ranking | None:
+        return await self._ranking(self.keys.similar(version), item_id)
+
+    async def active_version(self) -> str | None:
+        """Asked of Redis right now, bypassing the cache: what readiness reports."""
+        raw = await self._call(lambda: self.client.get(self.keys.active))
+        return raw.decode() if raw is not None else None
