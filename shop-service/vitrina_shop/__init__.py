@@ -1,1 +1,123 @@
-"""vitrina_shop"""
+"""Vitrina's storefront. `create_app` builds it; nothing connects or reads settings at import."""
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, current_app, g, render_template, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from vitrina_shop import db, reco
+from vitrina_shop.money import format_price
+from vitrina_shop.placeholders import category_label
+from vitrina_shop.settings import ShopSettings
+
+CATEGORIES_TTL_S = 300.0
+csrf = CSRFProtect()
+
+
+def _config(settings: ShopSettings) -> dict[str, Any]:
+    return {
+        "SECRET_KEY": settings.secret_key,
+        "DATABASE_URL": settings.sqlalchemy_url,
+        "RECO_URL": settings.reco_url,
+        "RECO_TIMEOUT_MS": settings.reco_timeout_ms,
+        "RECO_API_TOKEN": settings.reco_api_token,
+        "RECO_RETRY_AFTER_S": 2.0,
+        "DEMO_SWITCH": settings.demo_switch_on,
+        "CURRENCY": settings.currency,
+        "PAGE_SIZE": settings.page_size,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": settings.secure_cookies,
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+    }
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Settings come from the environment; `test_config` overrides Flask config keys."""
+    app = Flask(__name__)
+    settings = ShopSettings()
+    app.config.from_mapping(_config(settings))
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    app.extensions["vitrina_settings"] = settings
+    if app.config["DATABASE_URL"].startswith("sqlite:///") and not test_config:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO)
+
+    db.init_app(app)
+    reco.init_app(app)
+    csrf.init_app(app)
+    _register_blueprints(app)
+    _register_templating(app)
+    _register_errors(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from vitrina_shop import auth, cart, catalog, demo, orders, placeholders, product, visitor
+
+    for module in (catalog, product, cart, orders, auth, demo, placeholders):
+        app.register_blueprint(module.bp)
+    app.before_request(visitor.load_user)
+
+
+def _categories() -> list[tuple[str, int]]:
+    """The navigation's categories, refreshed every few minutes rather than queried per page."""
+    from vitrina_shop import products
+
+    cached = current_app.extensions.get("vitrina_categories")
+    if cached and time.monotonic() - cached[0] < CATEGORIES_TTL_S:
+        return cached[1]
+    found = products.categories(db.get_db())
+    current_app.extensions["vitrina_categories"] = (time.monotonic(), found)
+    return found
+
+
+def _cart_count() -> int:
+    from vitrina_shop import carts
+    from vitrina_shop.visitor import visitor_id
+
+    return len(carts.item_ids(db.get_db(), visitor_id()))
+
+
+def _image_url(product: Any) -> str:
+    """The product's own image, else a placeholder named by its category (or its title's last
+    word, so an uncategorised catalog is not a wall of identical pictures)."""
+    if product.image_url:
+        return product.image_url
+    words = [w for w in product.title.lower().split() if w.isalpha()]
+    return url_for("images.placeholder", category=product.category or (words[-1] if words else "_"))
+
+
+def _register_templating(app: Flask) -> None:
+    app.jinja_env.filters["price"] = lambda value: format_price(value, app.config["CURRENCY"])
+    app.jinja_env.filters["category_label"] = category_label
+    app.jinja_env.globals.update(
+        image_url=_image_url, nav_categories=_categories, cart_count=_cart_count
+    )
+
+    @app.context_processor
+    def shop_context() -> dict[str, Any]:
+        return {"demo_switch": app.config["DEMO_SWITCH"], "user": g.get("user")}
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(404)
+    def not_found(_error: Exception) -> tuple[str, int]:
+        return render_template(
+            "errors/error.html", code=404, message="This page does not exist."
+        ), 404
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(_error: CSRFError) -> tuple[str, int]:
+        message = "The form has expired or did not come from this site. Please try again."
+        return render_template("errors/error.html", code=400, message=message), 400
+
+    @app.errorhandler(500)
+    def server_error(_error: Exception) -> tuple[str, int]:
+        return render_template(
+            "errors/error.html", code=500, message="Something broke on our side."
+        ), 500

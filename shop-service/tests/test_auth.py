@@ -1,0 +1,94 @@
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from vitrina_shop.db import session_scope
+from vitrina_shop.models import User
+
+from .conftest import Shopper
+
+
+def test_register_hashes_the_password_and_signs_in(app: Flask, shopper: Shopper) -> None:
+    response = shopper.register()
+    assert response.status_code == 302 and response.location == "/"
+    with session_scope(app) as db:
+        user = db.scalar(select(User).where(User.email == "ann@example.com"))
+    assert user.id.startswith("u-") and not user.from_data
+    assert user.password_hash != "correct-horse"
+    assert check_password_hash(user.password_hash, "correct-horse")
+    assert "Ann" in shopper.client.get("/").get_data(as_text=True)
+
+
+def test_session_cookie_is_httponly_and_samesite(shopper: Shopper) -> None:
+    shopper.register()
+    cookie = shopper.client.get_cookie("session")
+    assert cookie.http_only
+    assert cookie.same_site == "Lax"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("email", "not-an-email", "Not an email"),
+        ("password", "short", "between 8 and 128"),
+        ("confirm", "different-one", "Passwords differ"),
+    ],
+)
+def test_register_validates(shopper: Shopper, field: str, value: str, message: str) -> None:
+    data = {
+        "name": "Ann",
+        "email": "ann@example.com",
+        "password": "correct-horse",
+        "confirm": "correct-horse",
+        "csrf_token": shopper.csrf("/auth/register"),
+    }
+    data[field] = value
+    response = shopper.client.post("/auth/register", data=data)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+
+
+def test_the_same_email_cannot_register_twice(shopper: Shopper) -> None:
+    shopper.register()
+    shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+    response = shopper.register(email="ANN@example.com")
+    assert response.status_code == 400
+    assert "already exists" in response.get_data(as_text=True)
+
+
+def test_login_with_a_wrong_password_fails(shopper: Shopper) -> None:
+    shopper.register()
+    shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+    response = shopper.login(password="wrong-horse")
+    assert response.status_code == 400
+    assert "Wrong email or password" in response.get_data(as_text=True)
+
+
+def test_data_customers_have_no_password_to_guess(shopper: Shopper) -> None:
+    assert shopper.login(email="u1", password="anything").status_code == 400
+
+
+def test_login_returns_to_next_but_never_to_another_site(shopper: Shopper) -> None:
+    shopper.register()
+    shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+    token = shopper.csrf()
+    data = {"email": "ann@example.com", "password": "correct-horse", "csrf_token": token}
+    assert shopper.client.post("/auth/login?next=/orders/", data=data).location == "/orders/"
+    shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+    data["csrf_token"] = shopper.csrf()
+    assert shopper.client.post("/auth/login?next=//evil.example", data=data).location == "/"
+
+
+def test_logout_needs_the_token(shopper: Shopper) -> None:
+    shopper.register()
+    assert shopper.client.post("/auth/logout").status_code == 400
+    assert shopper.client.get("/auth/logout").status_code == 405
+    shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+    assert "Sign in" in shopper.client.get("/").get_data(as_text=True)
+
+
+def test_a_forged_login_form_is_rejected(client: FlaskClient) -> None:
+    response = client.post("/auth/login", data={"email": "a@b.cd", "password": "x" * 10})
+    assert response.status_code == 400

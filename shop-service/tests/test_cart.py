@@ -1,0 +1,69 @@
+import re
+
+import pytest
+from flask.testing import FlaskClient
+
+from .conftest import Shopper
+
+
+def _lines(client: FlaskClient) -> list[tuple[str, str]]:
+    page = client.get("/cart/").get_data(as_text=True)
+    return re.findall(
+        r'<tr data-testid="cart-line">.*?href="/product/([^"]+)".*?name="qty"[^>]*value="(\d+)"',
+        page,
+        re.S,
+    )
+
+
+def test_add_twice_adds_up_and_shows_the_total(shopper: Shopper) -> None:
+    response = shopper.add_to_cart("A1", 2)
+    assert response.status_code == 302 and response.location == "/cart/"
+    shopper.add_to_cart("A1", 1)
+    shopper.add_to_cart("C1", 1)
+    assert _lines(shopper.client) == [("A1", "3"), ("C1", "1")]
+    page = shopper.client.get("/cart/").get_data(as_text=True)
+    assert 'data-testid="cart-total">1\u00a0617\u00a0₽<' in page  # 3 × 499 + 120
+    assert 'data-testid="cart-count">2<' in page
+
+
+@pytest.mark.parametrize("qty", [0, 100, -1, "two", ""])
+def test_bad_quantity_is_refused(shopper: Shopper, qty: object) -> None:
+    response = shopper.add_to_cart("A1", qty)
+    assert response.status_code == 302 and response.location == "/product/A1"
+    assert _lines(shopper.client) == []
+
+
+def test_adding_an_unknown_product_is_404(shopper: Shopper) -> None:
+    assert shopper.add_to_cart("NOPE").status_code == 404
+
+
+def test_change_and_remove(shopper: Shopper) -> None:
+    shopper.add_to_cart("A1")
+    shopper.add_to_cart("B1")
+    token = shopper.csrf()
+    shopper.client.post("/cart/set/A1", data={"qty": 5, "csrf_token": token})
+    shopper.client.post("/cart/set/B1", data={"qty": 0, "csrf_token": token})
+    assert _lines(shopper.client) == [("A1", "5")]
+
+
+def test_setting_a_product_not_in_the_cart_changes_nothing(shopper: Shopper) -> None:
+    response = shopper.client.post("/cart/set/B1", data={"qty": 3, "csrf_token": shopper.csrf()})
+    assert response.status_code == 302
+    assert _lines(shopper.client) == []
+
+
+def test_a_forged_form_without_the_token_is_rejected(shopper: Shopper) -> None:
+    response = shopper.client.post("/cart/add/A1", data={"qty": 1})
+    assert response.status_code == 400
+    assert "did not come from this site" in response.get_data(as_text=True)
+    forged = shopper.client.post("/cart/add/A1", data={"qty": 1, "csrf_token": "forged"})
+    assert forged.status_code == 400
+    assert _lines(shopper.client) == []
+
+
+def test_the_guest_cart_follows_into_the_account(shopper: Shopper) -> None:
+    shopper.register()
+    shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+    shopper.add_to_cart("B1", 2)
+    shopper.login()
+    assert _lines(shopper.client) == [("B1", "2")]

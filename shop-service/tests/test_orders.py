@@ -1,0 +1,104 @@
+import pandas as pd
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from vitrina_shared.events import clean_events
+from vitrina_shared.schema import Columns, ShopEventLog
+from vitrina_shop.db import engine_of, session_scope
+from vitrina_shop.models import Order, events
+
+from .conftest import FakeReco, Shopper
+
+
+def _event_log(app: Flask) -> pd.DataFrame:
+    """The event table read back the way the trainer does: columns renamed to the export's."""
+    with engine_of(app).connect() as conn:
+        raw = pd.read_sql(select(events), conn)
+    return raw.rename(columns={sql: raw_name for raw_name, sql in ShopEventLog.COLUMNS.items()})
+
+
+def test_checkout_needs_a_signed_in_customer(shopper: Shopper) -> None:
+    shopper.add_to_cart("A1")
+    response = shopper.client.get("/orders/checkout")
+    assert response.status_code == 302
+    assert response.location == "/auth/login?next=/orders/checkout"
+
+
+def test_empty_cart_cannot_be_ordered(shopper: Shopper) -> None:
+    shopper.browse_as("u1")
+    response = shopper.checkout()
+    assert response.status_code == 302 and response.location == "/cart/"
+
+
+def test_scripted_visit_writes_exactly_its_events_and_the_trainer_reads_them(
+    app: Flask, shopper: Shopper, fake_reco: FakeReco
+) -> None:
+    fake_reco.answer("/recommendations/u2", ["A1", "A2"])
+    shopper.browse_as("u2")
+    shopper.client.get("/")  # the home page is not an event
+    shopper.client.get("/product/A1")
+    shopper.client.get("/product/A2")
+    shopper.add_to_cart("A1", 2)
+    shopper.add_to_cart("C1", 1)
+    response = shopper.checkout()
+    assert response.status_code == 302
+    order_page = shopper.client.get(response.location).get_data(as_text=True)
+    assert "Order №1" in order_page and "Red mug" in order_page and "Notebook" in order_page
+    assert "1\u00a0118\u00a0₽" in order_page  # 2 × 499 + 120
+
+    log = clean_events(_event_log(app), source="shop db")
+    assert log.rows_skipped == 0
+    got = log.events[
+        [Columns.USER, Columns.ITEM, Columns.EVENT, Columns.PLATFORM, Columns.PRICE, Columns.QTY]
+    ]
+    assert got.astype(str).values.tolist() == [
+        ["u2", "A1", "view_item", "Site", "49900", "1"],
+        ["u2", "A2", "view_item", "Site", "59950", "1"],
+        ["u2", "A1", "add_to_cart", "Site", "49900", "2"],
+        ["u2", "C1", "add_to_cart", "Site", "12000", "1"],
+        ["u2", "A1", "purchase", "Site", "49900", "2"],
+        ["u2", "C1", "purchase", "Site", "12000", "1"],
+    ]
+    assert log.events[Columns.DATETIME].is_monotonic_increasing
+    assert str(log.events[Columns.DATETIME].dt.tz) == "UTC"
+
+
+def test_order_history_and_someone_elses_order(app: Flask, shopper: Shopper) -> None:
+    shopper.browse_as("u1")
+    shopper.add_to_cart("B1")
+    shopper.checkout()
+    history = shopper.client.get("/orders/").get_data(as_text=True)
+    assert history.count('data-testid="order-row"') == 1
+    assert shopper.client.get("/cart/").get_data(as_text=True).count('data-testid="cart-line"') == 0
+    shopper.browse_as("u2")
+    assert shopper.client.get("/orders/1").status_code == 404
+    assert shopper.client.get("/orders/999").status_code == 404
+
+
+def test_a_failed_order_writes_nothing(
+    app: Flask, shopper: Shopper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vitrina_shop.orders as orders
+
+    shopper.browse_as("u1")
+    shopper.add_to_cart("B1")
+    before = len(_event_log(app))
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(orders.carts, "clear", broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert shopper.checkout().status_code == 500
+    assert len(_event_log(app)) == before
+    with session_scope(app) as db:
+        assert db.scalars(select(Order)).all() == []
+
+
+def test_checkout_validates_the_address(shopper: Shopper) -> None:
+    shopper.browse_as("u1")
+    shopper.add_to_cart("B1")
+    response = shopper.checkout(address="")
+    assert response.status_code == 400
+    assert "This field is required" in response.get_data(as_text=True)

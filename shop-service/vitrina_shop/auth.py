@@ -1,0 +1,73 @@
+"""Sign-up, sign-in and sign-out."""
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.wrappers import Response
+
+from vitrina_shop.db import get_db
+from vitrina_shop.forms import EmptyForm, LoginForm, RegisterForm
+from vitrina_shop.models import User
+from vitrina_shop.visitor import new_id, sign_in
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: an open redirect would let a link send customers elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("catalog.home")
+
+
+@bp.route("/register", methods=("GET", "POST"))
+def register() -> ResponseReturnValue:
+    form = RegisterForm()
+    if form.validate_on_submit():
+        db = get_db()
+        email = form.email.data.strip().lower()
+        if db.scalar(select(User.id).where(func.lower(User.email) == email)):
+            form.email.errors.append("An account with this email already exists.")
+        else:
+            user = User(
+                id=new_id("u"),
+                email=email,
+                name=form.name.data.strip(),
+                password_hash=generate_password_hash(form.password.data),
+            )
+            db.add(user)
+            db.flush()
+            sign_in(user)
+            db.commit()
+            flash(f"Welcome to Vitrina, {user.name}!")
+            return redirect(url_for("catalog.home"))
+    return render_template("auth/register.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/login", methods=("GET", "POST"))
+def login() -> ResponseReturnValue:
+    form = LoginForm()
+    if form.validate_on_submit():
+        db = get_db()
+        email = form.email.data.strip().lower()
+        user = db.scalar(select(User).where(func.lower(User.email) == email))
+        if (
+            user is None
+            or not user.password_hash
+            or not check_password_hash(user.password_hash, form.password.data)
+        ):
+            form.password.errors.append("Wrong email or password.")
+        else:
+            sign_in(user)
+            db.commit()
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form), 400 if form.errors else 200
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    if EmptyForm().validate_on_submit():
+        session.clear()
+        flash("You have signed out.")
+    return redirect(url_for("catalog.home"))

@@ -1,0 +1,61 @@
+"""Home, categories and search."""
+
+from flask import Blueprint, abort, current_app, g, render_template, request
+
+from vitrina_shop import carts, products, recommendations
+from vitrina_shop.db import get_db
+from vitrina_shop.placeholders import category_label
+from vitrina_shop.products import MAX_QUERY_LENGTH
+from vitrina_shop.reco import get_reco
+from vitrina_shop.visitor import visitor_id
+
+bp = Blueprint("catalog", __name__)
+
+BLOCK_SIZE = 12
+
+
+def _page_number() -> int:
+    """`?page=` must be a positive integer; anything else is a page that does not exist."""
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+        abort(404)
+    return int(raw)
+
+
+@bp.get("/")
+def home() -> str:
+    db, reco = get_db(), get_reco()
+    in_cart = carts.item_ids(db, visitor_id())
+    personal = None
+    if g.user is not None:
+        personal = recommendations.recommended(db, reco, g.user.id, BLOCK_SIZE, in_cart)
+    popular = recommendations.popular(db, reco, BLOCK_SIZE, in_cart)
+    return render_template("catalog/home.html", personal=personal, popular=popular)
+
+
+def _listing(title: str, query: str = "", category: str | None = None) -> str:
+    number = _page_number()
+    page = products.search(get_db(), query, category, number, current_app.config["PAGE_SIZE"])
+    if number > page.pages:
+        abort(404)
+    return render_template(
+        "catalog/listing.html", title=title, page=page, query=query, category=category
+    )
+
+
+@bp.get("/products")
+def all_products() -> str:
+    return _listing("All products")
+
+
+@bp.get("/category/<path:name>")
+def category(name: str) -> str:
+    if not products.search(get_db(), "", name, 1, 1).total:
+        abort(404)
+    return _listing(category_label(name), category=name)
+
+
+@bp.get("/search")
+def search() -> str:
+    query = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
+    return _listing(f"Search: {query}" if query else "All products", query=query)

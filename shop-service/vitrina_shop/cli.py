@@ -1,0 +1,75 @@
+"""`vitrina-shop`: serve the shop with gunicorn; `vitrina-shop init` creates and fills its DB."""
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from pydantic import ValidationError
+
+from vitrina_shop import create_app
+from vitrina_shop.db import initialize
+from vitrina_shop.settings import ShopSettings
+
+
+class ShopServer(BaseApplication):
+    """gunicorn run from Python: each worker builds its own app (own DB pool, own reco client)."""
+
+    def __init__(self, options: dict[str, Any]):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return create_app()
+
+
+def default_workers() -> int:
+    return min(2 * (os.cpu_count() or 1) + 1, 8)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="vitrina-shop", description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("SHOP_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SHOP_PORT", "5000")))
+    parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+    commands = parser.add_subparsers(dest="command")
+    init = commands.add_parser("init", help="create the tables and import the data (idempotent)")
+    init.add_argument("--items", type=Path, help="items.csv (default: $ITEMS)")
+    init.add_argument(
+        "--events", type=Path, nargs="*", default=[], help="event files (default: $EVENTS)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        ShopSettings()
+    except ValidationError as exc:
+        parser.error(str(exc))
+
+    if args.command == "init":
+        app = create_app()
+        settings = app.extensions["vitrina_settings"]
+        events = args.events or ([settings.events_path] if settings.events_path else [])
+        print(initialize(app, args.items or settings.items_path, events), flush=True)
+        return
+    ShopServer(
+        {
+            "bind": f"{args.host}:{args.port}",
+            "workers": args.workers,
+            "threads": args.threads,
+            "worker_class": "gthread",
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": "info",
+            "timeout": 30,
+            "graceful_timeout": 5,
+        }
+    ).run()
+
+
+if __name__ == "__main__":
+    main()

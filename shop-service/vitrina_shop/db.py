@@ -1,0 +1,90 @@
+"""The database: one engine per app, one session per request (the shape of flaskr/db.py)."""
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from flask import Flask, current_app, g
+from flask.cli import with_appcontext
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from vitrina_shop.importer import ImportReport, import_data
+from vitrina_shop.models import Base
+
+EXTENSION = "vitrina_db"
+
+
+def make_engine(url: str) -> Engine:
+    """SQLite gets WAL and a busy timeout so gunicorn's workers can write side by side."""
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    return engine
+
+
+def create_tables(engine: Engine) -> None:
+    """Create what is missing; existing tables and rows are kept (safe to run again)."""
+    Base.metadata.create_all(engine)
+
+
+def get_db() -> Session:
+    """The request's session, opened on first use and closed at teardown."""
+    if "db" not in g:
+        g.db = current_app.extensions[EXTENSION]()
+    return g.db
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+@contextmanager
+def session_scope(app: Flask) -> Iterator[Session]:
+    """A session outside a request (CLI, tests) that commits on success."""
+    with app.extensions[EXTENSION].begin() as session:
+        yield session
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions[EXTENSION] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["vitrina_engine"] = engine
+    app.teardown_appcontext(close_db)
+    app.cli.add_command(init_db_command)
+
+
+def engine_of(app: Flask) -> Engine:
+    return app.extensions["vitrina_engine"]
+
+
+def initialize(app: Flask, items: Path | None, event_paths: Sequence[Path]) -> ImportReport:
+    """Create the tables and import the data in one transaction; safe to run again."""
+    create_tables(engine_of(app))
+    with session_scope(app) as session:
+        return import_data(session, items, event_paths)
+
+
+@click.command("init-db")
+@click.option("--items", type=click.Path(exists=True, path_type=Path), help="items.csv")
+@click.option(
+    "--events", multiple=True, type=click.Path(exists=True, path_type=Path), help="event files"
+)
+@with_appcontext
+def init_db_command(items: Path | None, events: tuple[Path, ...]) -> None:
+    """Create the tables and import the catalog and the data's customers (idempotent)."""
+    settings = current_app.extensions["vitrina_settings"]
+    items = items or settings.items_path
+    paths = list(events) or ([settings.events_path] if settings.events_path else [])
+    click.echo(initialize(current_app, items, paths))

@@ -1,0 +1,32 @@
+"""Writing the shop's traffic to the event log, in the export's schema, for the next training run.
+
+Rows are added to the caller's session, so an event commits together with what caused it (an
+order and its purchase events are one transaction).
+"""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from vitrina_shared.schema import EventType
+from vitrina_shop.models import Product, event_row, events
+
+
+def log_events(
+    db: Session, user_id: str, event_type: EventType, lines: list[tuple[Product, int, int]]
+) -> None:
+    """One row per (product, unit price in kopecks, quantity), all with the same time."""
+    now = datetime.now(UTC)
+    rows = [
+        event_row(user_id, event_type.value, product.id, price100, qty, now)
+        for product, price100, qty in lines
+    ]
+    if rows:
+        db.execute(insert(events), rows)
+
+
+def log_event(
+    db: Session, user_id: str, event_type: EventType, product: Product, qty: int = 1
+) -> None:
+    log_events(db, user_id, event_type, [(product, product.price100, qty)])

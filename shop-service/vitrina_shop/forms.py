@@ -1,0 +1,47 @@
+"""Every form of the shop: Flask-WTF, so each one carries and checks a CSRF token."""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Regexp
+
+MAX_QTY = 99
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class AddToCartForm(FlaskForm):
+    qty = IntegerField("Quantity", default=1, validators=[NumberRange(1, MAX_QTY)])
+
+
+class CartLineForm(FlaskForm):
+    """Set a cart line's quantity; 0 removes the product."""
+
+    qty = IntegerField("Quantity", validators=[NumberRange(0, MAX_QTY)])
+
+
+class EmptyForm(FlaskForm):
+    """A button that changes state (sign out, remove): only the CSRF token."""
+
+
+class CheckoutForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    address = TextAreaField("Delivery address", validators=[DataRequired(), Length(5, 500)])
+
+
+class RegisterForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    email = EmailField(
+        "Email", validators=[DataRequired(), Length(max=254), Regexp(EMAIL, message="Not an email")]
+    )
+    password = PasswordField("Password", validators=[DataRequired(), Length(8, 128)])
+    confirm = PasswordField(
+        "Repeat password", validators=[EqualTo("password", message="Passwords differ")]
+    )
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=128)])
+
+
+class DemoSwitchForm(FlaskForm):
+    user_id = StringField("Customer id", validators=[DataRequired(), Length(max=64)])

@@ -1,0 +1,133 @@
+"""The client of reco-service: one pooled httpx.Client per app, registered like flaskr/db.py.
+
+Every call either returns the ranked ids or None — a timeout, a refused connection, a non-2xx
+answer or an unreadable body is logged once and never reaches the page as an error. After a
+failure of reco-service itself (not a 4xx about one id) the client rests for `retry_after_s`, so
+a down reco-service costs one timeout, not one per page.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import httpx
+from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "vitrina_reco"
+MAX_EXCLUDE = 500
+
+
+@dataclass(frozen=True)
+class RankedIds:
+    """What reco-service answered: item ids best first, which list answered, the model version."""
+
+    item_ids: list[str]
+    source: str
+    version: str | None
+
+
+def _usable_id(value: str) -> bool:
+    return 0 < len(value) <= 128 and value.isprintable() and " " not in value and "," not in value
+
+
+class RecoClient:
+    def __init__(
+        self, base_url: str, timeout_s: float, token: str | None, retry_after_s: float = 2.0
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.token = token
+        self.retry_after_s = retry_after_s
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+        self._resting_until = 0.0
+        self.popular_ttl_s = 30.0
+        self._popular: dict[int, tuple[float, RankedIds]] = {}
+
+    def _http(self) -> httpx.Client:
+        # Made on first use, so a forked gunicorn worker never inherits another's sockets.
+        with self._lock:
+            if self._client is None:
+                headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+                self._client = httpx.Client(
+                    base_url=self.base_url,
+                    headers=headers,
+                    timeout=httpx.Timeout(self.timeout_s),
+                    limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+                )
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def recommendations(
+        self, user_id: str, k: int, exclude: Sequence[str] = ()
+    ) -> RankedIds | None:
+        if not _usable_id(user_id):
+            return None
+        params: dict[str, object] = {"k": k}
+        wanted = [item for item in exclude if _usable_id(item)][:MAX_EXCLUDE]
+        if wanted:
+            params["exclude"] = ",".join(wanted)
+        return self._get(f"/recommendations/{quote(user_id, safe='')}", params)
+
+    def similar(self, item_id: str, k: int) -> RankedIds | None:
+        if not _usable_id(item_id):
+            return None
+        return self._get(f"/similar/{quote(item_id, safe='')}", {"k": k})
+
+    def popular(self, k: int) -> RankedIds | None:
+        """Cached for `popular_ttl_s`: the list changes once a day, pages ask for it constantly."""
+        now = time.monotonic()
+        cached = self._popular.get(k)
+        if cached is not None and now - cached[0] < self.popular_ttl_s:
+            return cached[1]
+        answer = self._get("/popular", {"k": k})
+        if answer is not None:
+            self._popular[k] = (now, answer)
+        return answer
+
+    def _get(self, path: str, params: dict[str, object]) -> RankedIds | None:
+        if time.monotonic() < self._resting_until:
+            return None
+        started = time.perf_counter()
+        try:
+            response = self._http().get(path, params=params)
+            response.raise_for_status()
+            body = response.json()
+            ids = [str(entry["item_id"]) for entry in body["items"]]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            if not (isinstance(exc, httpx.HTTPStatusError) and exc.response.is_client_error):
+                self._resting_until = time.monotonic() + self.retry_after_s
+            log.warning(
+                "reco-service %s failed after %.0f ms (%s: %s); "
+                "showing the shop's popular products",
+                path,
+                (time.perf_counter() - started) * 1000,
+                type(exc).__name__,
+                exc,
+            )
+            return None
+        version = body.get("model_version", body.get("version"))
+        return RankedIds(ids, str(body.get("source", "")), str(version) if version else None)
+
+
+def get_reco() -> RecoClient:
+    return current_app.extensions[EXTENSION]
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = RecoClient(
+        app.config["RECO_URL"],
+        app.config["RECO_TIMEOUT_MS"] / 1000,
+        app.config["RECO_API_TOKEN"],
+        app.config["RECO_RETRY_AFTER_S"],
+    )

@@ -1,0 +1,56 @@
+"""The recommendation blocks of the pages: reco-service first, the shop's own data when it fails."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from vitrina_shop import products
+from vitrina_shop.models import Product
+from vitrina_shop.reco import RankedIds, RecoClient
+
+SHOP_FALLBACK = "shop-popular"
+
+
+@dataclass(frozen=True)
+class Block:
+    """Products to show, and who chose them (`personal`, `popular`, … or `shop-popular`)."""
+
+    products: list[Product]
+    source: str
+    version: str | None = None
+
+
+def _block(db: Session, answer: RankedIds | None, k: int, exclude: Sequence[str]) -> Block | None:
+    if answer is None:
+        return None
+    skip = set(exclude)
+    found = [p for p in products.by_ids(db, answer.item_ids) if p.id not in skip][:k]
+    return Block(found, answer.source, answer.version) if found else None
+
+
+def _fallback(db: Session, k: int, exclude: Sequence[str]) -> Block:
+    return Block(products.popular(db, k, exclude), SHOP_FALLBACK)
+
+
+def recommended(
+    db: Session, reco: RecoClient, user_id: str, k: int, exclude: Sequence[str] = ()
+) -> Block:
+    """'Recommended for you': the customer's list, the cart's contents left out."""
+    answer = reco.recommendations(user_id, k, exclude)
+    return _block(db, answer, k, exclude) or _fallback(db, k, exclude)
+
+
+def popular(db: Session, reco: RecoClient, k: int, exclude: Sequence[str] = ()) -> Block:
+    answer = reco.popular(k)
+    return _block(db, answer, k, exclude) or _fallback(db, k, exclude)
+
+
+def similar(db: Session, reco: RecoClient, product: Product, k: int) -> Block:
+    """'Similar products': the model's list, else the category's best sellers."""
+    answer = reco.similar(product.id, k)
+    block = _block(db, answer, k, [product.id])
+    if block is not None:
+        return block
+    same = products.popular(db, k, [product.id], product.category or None)
+    return Block(same, SHOP_FALLBACK) if same else _fallback(db, k, [product.id])

@@ -1,0 +1,64 @@
+"""The shop's settings: read once from the environment by `create_app`; tests pass overrides."""
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from vitrina_shared.settings import VitrinaSettings, require_real_secret
+
+DEV_SECRET_KEY = "dev"
+
+
+class ShopSettings(VitrinaSettings):
+    """Everything shop-service reads from the environment."""
+
+    database_url: str | None = Field(
+        None,
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL; unset = a SQLite file `shop.sqlite3` under DATA_DIR.",
+    )
+    secret_key: str = Field(
+        DEV_SECRET_KEY,
+        validation_alias="SHOP_SECRET_KEY",
+        description="Signs the session cookie; the development default is refused in production.",
+    )
+    reco_url: str = Field("http://127.0.0.1:8000", validation_alias="RECO_URL")
+    reco_timeout_ms: int = Field(
+        300, gt=0, le=10_000, validation_alias="RECO_TIMEOUT_MS", description="Per call to reco."
+    )
+    reco_api_token: str | None = Field(None, validation_alias="RECO_API_TOKEN")
+    demo_switch: bool | None = Field(
+        None,
+        validation_alias="SHOP_DEMO_SWITCH",
+        description="Browse as any customer of the data; unset = on except in production.",
+    )
+    currency: str = Field(
+        "RUB",
+        validation_alias="SHOP_CURRENCY",
+        description="Currency of the data's prices: RUB, GBP…",
+    )
+    secure_cookies: bool = Field(
+        False, validation_alias="SHOP_SECURE_COOKIES", description="Send cookies over HTTPS only."
+    )
+    items_path: Path | None = Field(
+        None, validation_alias="ITEMS", description="items.csv imported by `vitrina-shop init`."
+    )
+    events_path: Path | None = Field(
+        None,
+        validation_alias="EVENTS",
+        description="Event files whose products and customers init imports.",
+    )
+    page_size: int = Field(24, ge=1, le=200, validation_alias="SHOP_PAGE_SIZE")
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret(self) -> "ShopSettings":
+        require_real_secret(self, "SHOP_SECRET_KEY", self.secret_key)
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'shop.sqlite3').resolve()}"
+
+    @property
+    def demo_switch_on(self) -> bool:
+        return not self.is_production if self.demo_switch is None else self.demo_switch

@@ -1,0 +1,56 @@
+"""Who is browsing: a signed-in customer (or one chosen by the demo switch), or a guest.
+
+Guests get a random id in the session so their cart and events hang together; signing in moves
+the guest's cart to the customer.
+"""
+
+import functools
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from flask import g, redirect, request, session, url_for
+
+from vitrina_shop import carts
+from vitrina_shop.db import get_db
+from vitrina_shop.models import User
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(8)}"
+
+
+def load_user() -> None:
+    """before_app_request: `g.user` is the signed-in customer or None."""
+    user_id = session.get("user_id")
+    g.user = get_db().get(User, user_id) if user_id else None
+    if user_id and g.user is None:
+        session.pop("user_id")
+
+
+def visitor_id() -> str:
+    """The id the cart and the event log use for whoever is browsing."""
+    if g.get("user") is not None:
+        return g.user.id
+    if "guest_id" not in session:
+        session["guest_id"] = new_id("guest")
+    return session["guest_id"]
+
+
+def sign_in(user: User) -> None:
+    guest = session.get("guest_id")
+    session.clear()
+    session["user_id"] = user.id
+    if guest:
+        carts.merge(get_db(), guest, user.id)
+    g.user = user
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def wrapped(**kwargs: Any) -> Any:
+        if g.user is None:
+            return redirect(url_for("auth.login", next=request.path))
+        return view(**kwargs)
+
+    return wrapped
