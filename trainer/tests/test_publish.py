@@ -26,9 +26,11 @@ SIMILAR = pd.DataFrame(
 POPULAR_FRAME = pd.DataFrame({"item_id": ["x", "a"], "score": [10.0, 7.0], "rank": [1, 2]})
 
 
-def test_rankings_group_by_key_in_rank_order_with_bought():
+@pytest.mark.parametrize("presorted", [False, True])
+def test_rankings_group_by_key_in_rank_order_with_bought(presorted):
+    frame = RECOS.sort_values(["user_id", "rank"]) if presorted else RECOS
     bought = pd.DataFrame({"user_id": ["u2", "u9", "u2"], "item_id": ["q", "z", "a"]})
-    blobs = dict(rankings(RECOS, "user_id", "item_id", bought))
+    blobs = dict(rankings(frame, "user_id", "item_id", bought))
     assert blobs.keys() == {"u1", "u2"}
     u1, u2 = decode_ranking(blobs["u1"]), decode_ranking(blobs["u2"])
     assert (u1.items, u1.scores, u1.bought) == (["x", "y"], [0.9, 0.1], [])

@@ -58,12 +58,16 @@ def rankings(
         return
     key_codes, keys = _labels(frame[key])
     item_codes, items = _labels(frame[item])
-    order = np.lexsort((frame[RANK].to_numpy(), key_codes))
-    sorted_keys = key_codes[order]
+    rank = frame[RANK].to_numpy(dtype=np.int64)
+    position = key_codes.astype(np.int64) * (int(rank.max()) + 1) + rank
+    scores = frame[SCORE].to_numpy(dtype=np.float64)
+    if not np.all(position[1:] >= position[:-1]):  # models usually return it sorted already
+        order = np.argsort(position, kind="stable")
+        key_codes, item_codes, scores = key_codes[order], item_codes[order], scores[order]
+    sorted_keys = key_codes
     starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-    ends = np.r_[starts[1:], len(order)]
-    item_list = items[item_codes[order]].tolist()
-    scores = frame[SCORE].to_numpy(dtype=np.float64)[order]
+    ends = np.r_[starts[1:], len(sorted_keys)]
+    item_list = items[item_codes].tolist()
 
     if bought is not None and not bought.empty:
         owner = pd.Index(keys).get_indexer(bought[key].astype(str))
