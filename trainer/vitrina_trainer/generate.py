@@ -53,12 +53,12 @@ SAME_CATEGORY_SECOND_FAVOURITE = 0.6
 EXPLORE_SESSION = 0.15  # a session outside the customer's favourites
 HOME_PLATFORM = 0.85  # a session on the customer's usual platform
 PRICE_CANDIDATES = 3  # popular products drawn per pick; the one nearest the price level wins
-HABITS_MEAN = 3.0  # habitual products per customer, on average
+HABITS_MEAN = 2.0  # habitual products per customer, on average
 HABIT_FROM_TASTE = 0.5  # the rest come from re-bought subcategories (groceries, cleaning, …)
-HABIT_SESSION = (2.0, 3.0)  # Beta parameters of a customer's share of re-buying sessions
+HABIT_SESSION = (1.5, 3.5)  # Beta parameters of a customer's share of re-buying sessions
 PRODUCTS_PER_SESSION = {False: 3.0, True: 1.0}  # extra products per browsing / re-buying session
-CART_RATE = {False: 0.05, True: 0.15}  # add to cart after viewing, browsing / habitual products
-HABIT_PURCHASE_RATE = 0.35  # purchase after cart for habitual products (browsing is calibrated)
+CART_RATE = {False: 0.12, True: 0.20}  # add to cart after viewing, browsing / habitual products
+HABIT_PURCHASE_RATE = 0.6  # purchase after cart for habitual products (browsing is calibrated)
 QTY_CHOICES = np.array([1, 2, 3, 4, 5, 6])
 QTY_SHARES = np.array([0.82, 0.11, 0.04, 0.015, 0.01, 0.005])
 PROMO_ITEMS = 0.3  # products on promotion for a few days of the window
@@ -77,7 +77,7 @@ class GeneratorConfig:
     days: int = 14
     start: str = "2023-07-31"
     seed: int = 42
-    sessions_per_day: float = 0.8  # per customer, on average
+    sessions_per_day: float = 0.6  # per customer, on average
 
     def __post_init__(self) -> None:
         for name in ("users", "items", "days"):
@@ -414,10 +414,13 @@ def make_events(
     item[browsing] = _pick_products(
         catalog, sub[session[browsing]], customers.price_level[owner[browsing]], rng
     )
+    # A re-buying session goes through the customer's habits from a random one onwards.
     habit = np.flatnonzero(habitual)
     habit_owner = owner[habit]
-    pick = rng.random(len(habit)) * customers.habit_count[habit_owner]
-    item[habit] = customers.habits[customers.habit_start[habit_owner] + pick.astype(np.int64)]
+    first_habit = (rng.random(n_sessions) * customers.habit_count[user]).astype(np.int64)
+    nth = first_habit[session[habit]] + habit - session_start[session[habit]]
+    pick = customers.habit_start[habit_owner] + nth % customers.habit_count[habit_owner]
+    item[habit] = customers.habits[pick]
 
     # The funnel, calibrated so that views / carts / purchases are 92 / 6.5 / 1.5 % of events.
     habit_share = habitual.mean()
