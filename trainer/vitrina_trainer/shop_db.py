@@ -1,0 +1,64 @@
+"""Reading the shop's own event log back, so the next run learns from the shop's traffic.
+
+The table and its columns are `ShopEventLog`'s; rows are renamed to the export's raw columns and
+cleaned by `clean_events`, so they meet exactly the validation a CSV export meets.
+"""
+
+import logging
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from vitrina_shared.events import EventLog, clean_events
+from vitrina_shared.schema import Raw, ShopEventLog
+from vitrina_trainer.errors import TrainerError
+
+log = logging.getLogger(__name__)
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password hidden, for messages and metadata."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable URL>"
+
+
+def read_shop_events(url: str) -> EventLog:
+    """The shop's events as an `EventLog`; an empty table gives an empty log, not an error."""
+    shown = safe_url(url)
+    try:
+        engine = sa.create_engine(url)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise TrainerError(f"shop database {shown}: not a usable SQLAlchemy URL ({exc})") from exc
+    try:
+        with engine.connect() as connection:
+            inspector = sa.inspect(connection)
+            if not inspector.has_table(ShopEventLog.TABLE):
+                raise TrainerError(f"shop database {shown}: it has no table {ShopEventLog.TABLE!r}")
+            present = {c["name"] for c in inspector.get_columns(ShopEventLog.TABLE)}
+            wanted = {raw: sql for raw, sql in ShopEventLog.COLUMNS.items() if sql in present}
+            missing = [ShopEventLog.COLUMNS[raw] for raw in Raw.REQUIRED if raw not in wanted]
+            if missing:
+                raise TrainerError(
+                    f"shop database {shown}: table {ShopEventLog.TABLE!r} lacks column(s) "
+                    f"{', '.join(missing)}"
+                )
+            table = sa.table(ShopEventLog.TABLE, *(sa.column(sql) for sql in wanted.values()))
+            query = sa.select(*(table.c[sql].label(raw) for raw, sql in wanted.items()))
+            raw = pd.read_sql(query, connection, dtype=object)
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise TrainerError(f"shop database {shown}: {str(reason).strip()}") from exc
+    finally:
+        engine.dispose()
+    events = clean_events(raw, source=f"{shown} table {ShopEventLog.TABLE}")
+    log.info(
+        "shop database: %d rows read, %d events kept, %d skipped",
+        events.rows_read,
+        len(events.events),
+        events.rows_skipped,
+    )
+    return events
