@@ -17,6 +17,7 @@ from rectools import Columns as RecColumns
 from rectools.dataset import Dataset
 from rectools.models import ImplicitALSWrapperModel, LightFMWrapperModel
 from rectools.models.base import ModelBase
+from threadpoolctl import threadpool_limits
 
 from vitrina_shared.schema import Columns
 from vitrina_trainer.interactions import Interactions, top_n_per_row
@@ -179,7 +180,10 @@ class PopularSource:
 
 
 class _RecToolsSource:
-    """A RecTools model on the customers' aggregated interactions (codes as external ids)."""
+    """A RecTools model on the customers' aggregated interactions (codes as external ids).
+
+    BLAS is held to one thread while fitting: implicit's ALS is slow (and warns) otherwise.
+    """
 
     name: ClassVar[str]
 
@@ -198,7 +202,8 @@ class _RecToolsSource:
         frame[RecColumns.Weight] = np.log1p(frame[RecColumns.Weight])
         frame[RecColumns.Datetime] = pd.Timestamp(0)
         self.dataset = Dataset.construct(frame)
-        self.model = self._model().fit(self.dataset)
+        with threadpool_limits(1, user_api="blas"):
+            self.model = self._model().fit(self.dataset)
         return self
 
     def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame:
@@ -226,8 +231,8 @@ class ALSSource(_RecToolsSource):
         self,
         factors: int = 64,
         iterations: int = 15,
-        regularization: float = 0.01,
-        alpha: float = 10.0,
+        regularization: float = 0.1,
+        alpha: float = 1.0,
         threads: int = 1,
         seed: int = 42,
     ):
@@ -256,7 +261,7 @@ class LightFMSource(_RecToolsSource):
     def __init__(
         self,
         factors: int = 64,
-        epochs: int = 20,
+        epochs: int = 10,
         learning_rate: float = 0.05,
         threads: int = 1,
         seed: int = 42,

@@ -12,7 +12,6 @@ from typing import Self
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
-from threadpoolctl import threadpool_limits
 
 from vitrina_shared.schema import Columns, EventType
 from vitrina_trainer.candidates import (
@@ -56,10 +55,10 @@ class RecommenderConfig(BaseModel):
     popular_half_life_days: float = Field(14.0, gt=0)
     als_factors: int = Field(64, ge=1)
     als_iterations: int = Field(15, ge=1)
-    als_regularization: float = Field(0.01, ge=0)
-    als_alpha: float = Field(10.0, gt=0)
+    als_regularization: float = Field(0.1, ge=0)
+    als_alpha: float = Field(1.0, gt=0)
     lightfm_factors: int = Field(64, ge=1)
-    lightfm_epochs: int = Field(20, ge=1)
+    lightfm_epochs: int = Field(10, ge=1)
     ranker_trees: int = Field(400, ge=1)
     ranker_learning_rate: float = Field(0.05, gt=0)
     ranker_leaves: int = Field(31, ge=2)
@@ -73,6 +72,28 @@ class NotFittedError(TrainerError):
     """recommend/similar_items/popular called before fit."""
 
 
+def make_sources(c: RecommenderConfig) -> dict[str, CandidateSource]:
+    """Stage one as configured; popular and co-occurrence always exist (fallback, similar items)."""
+    makers = {
+        "history": lambda: HistorySource(c.history_half_life_days),
+        "cooc": lambda: CoVisitSource(c.cooc_neighbours, c.cooc_profile_items),
+        "popular": lambda: PopularSource(c.popular_half_life_days),
+        "als": lambda: ALSSource(
+            c.als_factors, c.als_iterations, c.als_regularization, c.als_alpha, c.threads, c.seed
+        ),
+        "lightfm": lambda: LightFMSource(
+            c.lightfm_factors, c.lightfm_epochs, threads=c.threads, seed=c.seed
+        ),
+    }
+    unknown = set(c.sources) - set(makers)
+    if unknown:
+        raise TrainerError(
+            f"unknown candidate source(s) {sorted(unknown)}; known: {sorted(makers)}"
+        )
+    names = dict.fromkeys((*c.sources, "popular", "cooc"))
+    return {name: makers[name]() for name in names}
+
+
 class TwoStageRecommender:
     def __init__(self, config: RecommenderConfig | None = None):
         self.config = config or RecommenderConfig()
@@ -83,37 +104,10 @@ class TwoStageRecommender:
         self.item_categories: np.ndarray | None = None
         self._n_items = 0
 
-    def _make_sources(self) -> dict[str, CandidateSource]:
-        c = self.config
-        makers = {
-            "history": lambda: HistorySource(c.history_half_life_days),
-            "cooc": lambda: CoVisitSource(c.cooc_neighbours, c.cooc_profile_items),
-            "popular": lambda: PopularSource(c.popular_half_life_days),
-            "als": lambda: ALSSource(
-                c.als_factors,
-                c.als_iterations,
-                c.als_regularization,
-                c.als_alpha,
-                c.threads,
-                c.seed,
-            ),
-            "lightfm": lambda: LightFMSource(
-                c.lightfm_factors, c.lightfm_epochs, threads=c.threads, seed=c.seed
-            ),
-        }
-        unknown = set(c.sources) - set(makers)
-        if unknown:
-            raise TrainerError(
-                f"unknown candidate source(s) {sorted(unknown)}; known: {sorted(makers)}"
-            )
-        names = dict.fromkeys((*c.sources, "popular", "cooc"))
-        return {name: makers[name]() for name in names}
-
     def _fit_stage_one(self, data: Interactions) -> dict[str, CandidateSource]:
-        sources = self._make_sources()
-        with threadpool_limits(self.config.threads, user_api="blas"):
-            for source in sources.values():
-                source.fit(data)
+        sources = make_sources(self.config)
+        for source in sources.values():
+            source.fit(data)
         return sources
 
     def fit(self, events: pd.DataFrame, items: pd.DataFrame | None = None) -> Self:

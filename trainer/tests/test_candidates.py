@@ -1,0 +1,106 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from vitrina_shared.schema import Columns
+from vitrina_trainer.candidates import (
+    ALSSource,
+    CoVisitSource,
+    HistorySource,
+    LightFMSource,
+    PopularSource,
+    cosine_neighbours,
+)
+from vitrina_trainer.interactions import Interactions
+
+START = pd.Timestamp("2024-01-01", tz="UTC")
+
+
+def frame(rows: list[tuple[str, str, int]]) -> pd.DataFrame:
+    """(user, item, day) purchases."""
+    return pd.DataFrame(
+        {
+            Columns.USER: [r[0] for r in rows],
+            Columns.ITEM: [r[1] for r in rows],
+            Columns.DATETIME: [START + pd.Timedelta(days=r[2]) for r in rows],
+            Columns.EVENT: "purchase",
+        }
+    )
+
+
+BASKETS = Interactions.from_events(
+    frame(
+        [
+            ("u0", "a", 0),
+            ("u0", "b", 0),
+            ("u1", "a", 1),
+            ("u1", "b", 1),
+            ("u2", "a", 2),
+            ("u2", "c", 2),
+            ("u3", "c", 4),
+        ]
+    )
+)
+
+
+def test_history_weighs_frequency_and_recency() -> None:
+    data = Interactions.from_events(
+        frame([("u", "old", 0), ("u", "old", 0), ("u", "old", 0), ("u", "new", 10)])
+    )
+    top = HistorySource(half_life_days=10).fit(data).candidates(np.array([0]), 5)
+    # old: 3 purchases × 4 × 2^-1 = 6; new: 1 × 4 × 2^0 = 4.
+    assert list(data.items[top[Columns.ITEM]]) == ["old", "new"]
+    assert top["score"].tolist() == [6.0, 4.0]
+    short = HistorySource(half_life_days=2).fit(data).candidates(np.array([0]), 5)
+    assert list(data.items[short[Columns.ITEM]]) == ["new", "old"]
+
+
+def test_cosine_neighbours_by_shared_customers() -> None:
+    similar = cosine_neighbours(BASKETS.matrix(), k=2).toarray()
+    a, b, c = (BASKETS.items.get_loc(x) for x in "abc")
+    assert similar[a, b] == pytest.approx(2 / np.sqrt(3 * 2))
+    assert similar[a, c] == pytest.approx(1 / np.sqrt(3 * 2))
+    assert similar[b, c] == 0.0
+    assert similar[a, a] == 0.0
+
+
+def test_cooc_proposes_what_similar_customers_bought() -> None:
+    source = CoVisitSource(neighbours=5, profile_items=5).fit(BASKETS)
+    u3 = BASKETS.users.get_loc("u3")
+    top = source.candidates(np.array([u3]), 5)
+    assert list(BASKETS.items[top[Columns.ITEM]]) == ["a"]
+    similar = source.similar_items(1)
+    assert dict(
+        zip(BASKETS.items[similar[Columns.USER]], BASKETS.items[similar[Columns.ITEM]], strict=True)
+    ) == {"a": "b", "b": "a", "c": "a"}
+
+
+def test_popular_is_the_same_list_for_everyone() -> None:
+    top = PopularSource(half_life_days=1000).fit(BASKETS).candidates(np.array([0, 3]), 2)
+    assert top[Columns.USER].tolist() == [0, 0, 3, 3]
+    assert list(BASKETS.items[top[Columns.ITEM]]) == ["a", "c", "a", "c"]
+    assert top["rank"].tolist() == [1, 2, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ALSSource(factors=4, iterations=3, seed=1),
+        lambda: LightFMSource(factors=4, epochs=3, seed=1),
+    ],
+    ids=["als", "lightfm"],
+)
+def test_factor_models_are_deterministic_and_bounded(make) -> None:
+    users = np.array([0, 1, 2, 3])
+    first = make().fit(BASKETS).candidates(users, 2)
+    second = make().fit(BASKETS).candidates(users, 2)
+    pd.testing.assert_frame_equal(first, second)
+    assert first.groupby(Columns.USER).size().max() <= 2
+    assert not first.duplicated([Columns.USER, Columns.ITEM]).any()
+    assert first[Columns.ITEM].between(0, BASKETS.n_items - 1).all()
+
+
+def test_factor_models_skip_customers_they_never_saw() -> None:
+    early = BASKETS.before(BASKETS.day[2])
+    top = ALSSource(factors=4, iterations=2).fit(early).candidates(np.array([0, 3]), 2)
+    assert set(top[Columns.USER]) == {0}

@@ -1,0 +1,85 @@
+import pandas as pd
+import pytest
+
+from vitrina_shared.schema import Columns
+from vitrina_trainer.splits import SplitError, global_split, local_split, split_by_time
+
+START = pd.Timestamp("2024-01-01", tz="UTC")
+
+
+def grid(users: int, days: int) -> pd.DataFrame:
+    """Every customer buys one product every day at midnight."""
+    return pd.DataFrame(
+        {
+            Columns.USER: [f"u{u}" for d in range(days) for u in range(users)],
+            Columns.ITEM: [f"p{d}" for d in range(days) for _ in range(users)],
+            Columns.DATETIME: [
+                START + pd.Timedelta(days=d) for d in range(days) for _ in range(users)
+            ],
+        }
+    )
+
+
+def test_global_split_cuts_at_the_90_percent_quantile_of_time() -> None:
+    split = global_split(grid(users=10, days=10))
+    # 100 sorted times; quantile 0.9 sits at position 89.1: a tenth of the way into day 9.
+    assert split.cut == START + pd.Timedelta(days=8, hours=2.4)
+    assert len(split.train) == 90
+    assert len(split.validation) == 10
+    assert (
+        split.train[Columns.DATETIME].max() < split.cut <= split.validation[Columns.DATETIME].min()
+    )
+    assert len(split.users_on_both_sides) == 10
+
+
+def test_local_split_stays_inside_global_train() -> None:
+    split = global_split(grid(users=10, days=10))
+    local = local_split(split.train)
+    assert (
+        local.train[Columns.DATETIME].max() < local.cut <= local.validation[Columns.DATETIME].min()
+    )
+    assert local.validation[Columns.DATETIME].max() < split.cut
+    assert len(local.train) + len(local.validation) == len(split.train)
+
+
+def test_no_training_set_holds_a_future_event(shop_events: pd.DataFrame) -> None:
+    split = global_split(shop_events)
+    local = local_split(split.train)
+    assert split.train[Columns.DATETIME].max() < split.validation[Columns.DATETIME].min()
+    assert local.train[Columns.DATETIME].max() < local.validation[Columns.DATETIME].min()
+    assert local.validation[Columns.DATETIME].max() < split.validation[Columns.DATETIME].min()
+
+
+def test_guest_events_are_left_out() -> None:
+    events = grid(users=10, days=10)
+    events.loc[0, Columns.USER] = ""
+    events.loc[1, Columns.USER] = None
+    split = global_split(events)
+    assert len(split.train) + len(split.validation) == 98
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        (grid(users=10, days=10).iloc[:0], "no events with a customer id"),
+        (grid(users=10, days=10).assign(**{Columns.USER: ""}), "no events with a customer id"),
+        (grid(users=20, days=1), "fall on one day"),
+        (grid(users=3, days=10), "only 3 customer"),
+    ],
+)
+def test_too_little_data_is_a_clear_error(events: pd.DataFrame, message: str) -> None:
+    with pytest.raises(SplitError, match=message):
+        global_split(events)
+
+
+def test_no_customer_on_both_sides_is_a_clear_error() -> None:
+    events = grid(users=10, days=10)
+    late = events[Columns.DATETIME] >= START + pd.Timedelta(days=9)
+    events.loc[late, Columns.USER] = "newcomer-" + events.loc[late, Columns.USER]
+    with pytest.raises(SplitError, match="no customer has events both before and after"):
+        global_split(events)
+
+
+def test_train_share_must_be_a_fraction() -> None:
+    with pytest.raises(SplitError, match="between 0 and 1"):
+        split_by_time(grid(users=10, days=10), 1.5)
