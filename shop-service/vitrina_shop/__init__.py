@@ -57,9 +57,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from vitrina_shop import auth, cart, catalog, demo, orders, placeholders, product, visitor
+    from vitrina_shop import (
+        auth,
+        cart,
+        catalog,
+        demo,
+        health,
+        orders,
+        placeholders,
+        product,
+        visitor,
+    )
 
-    for module in (catalog, product, cart, orders, auth, demo, placeholders):
+    for module in (catalog, product, cart, orders, auth, demo, placeholders, health):
         app.register_blueprint(module.bp)
     app.before_request(visitor.load_user)
 

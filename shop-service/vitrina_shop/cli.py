@@ -9,7 +9,7 @@ from gunicorn.app.base import BaseApplication
 from pydantic import ValidationError
 
 from vitrina_shop import create_app
-from vitrina_shop.db import initialize
+from vitrina_shop.db import engine_of, initialize, prepare
 from vitrina_shop.settings import ShopSettings
 
 
@@ -53,9 +53,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "init":
         app = create_app()
         settings = app.extensions["vitrina_settings"]
-        events = args.events or ([settings.events_path] if settings.events_path else [])
-        print(initialize(app, args.items or settings.items_path, events), flush=True)
+        events = args.events or settings.events_to_import
+        print(initialize(app, args.items or settings.items_to_import, events), flush=True)
+        engine_of(app).dispose()
         return
+    app = create_app()
+    report = prepare(app)
+    if report is not None:
+        print(f"imported the data into an empty shop: {report}", flush=True)
+    engine_of(app).dispose()  # each worker opens its own pool after the fork
     ShopServer(
         {
             "bind": f"{args.host}:{args.port}",

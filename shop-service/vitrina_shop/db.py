@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 from flask import Flask, current_app, g
 from flask.cli import with_appcontext
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from vitrina_shop.importer import ImportReport, import_data
-from vitrina_shop.models import Base
+from vitrina_shop.models import Base, Product
 
 EXTENSION = "vitrina_db"
 
@@ -76,6 +76,18 @@ def initialize(app: Flask, items: Path | None, event_paths: Sequence[Path]) -> I
         return import_data(session, items, event_paths)
 
 
+def prepare(app: Flask) -> ImportReport | None:
+    """Before serving: the tables must exist; an empty catalog is filled from DATA_DIR's data."""
+    create_tables(engine_of(app))
+    with session_scope(app) as session:
+        if session.scalar(select(Product.id).limit(1)) is not None:
+            return None
+    settings = app.extensions["vitrina_settings"]
+    if not (settings.items_to_import or settings.events_to_import):
+        return None
+    return initialize(app, settings.items_to_import, settings.events_to_import)
+
+
 @click.command("init-db")
 @click.option("--items", type=click.Path(exists=True, path_type=Path), help="items.csv")
 @click.option(
@@ -85,6 +97,5 @@ def initialize(app: Flask, items: Path | None, event_paths: Sequence[Path]) -> I
 def init_db_command(items: Path | None, events: tuple[Path, ...]) -> None:
     """Create the tables and import the catalog and the data's customers (idempotent)."""
     settings = current_app.extensions["vitrina_settings"]
-    items = items or settings.items_path
-    paths = list(events) or ([settings.events_path] if settings.events_path else [])
-    click.echo(initialize(current_app, items, paths))
+    paths = list(events) or settings.events_to_import
+    click.echo(initialize(current_app, items or settings.items_to_import, paths))

@@ -41,12 +41,15 @@ class ShopSettings(VitrinaSettings):
         False, validation_alias="SHOP_SECURE_COOKIES", description="Send cookies over HTTPS only."
     )
     items_path: Path | None = Field(
-        None, validation_alias="ITEMS", description="items.csv imported by `vitrina-shop init`."
+        None,
+        validation_alias="ITEMS",
+        description="items.csv that init imports; unset = DATA_DIR/items.csv when it exists.",
     )
     events_path: Path | None = Field(
         None,
         validation_alias="EVENTS",
-        description="Event files whose products and customers init imports.",
+        description="Events whose products and customers init imports; "
+        "unset = DATA_DIR/events.csv.gz when it exists.",
     )
     page_size: int = Field(24, ge=1, le=200, validation_alias="SHOP_PAGE_SIZE")
 
@@ -58,6 +61,16 @@ class ShopSettings(VitrinaSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'shop.sqlite3').resolve()}"
+
+    @property
+    def items_to_import(self) -> Path | None:
+        beside = self.data_dir / "items.csv"
+        return self.items_path or (beside if beside.is_file() else None)
+
+    @property
+    def events_to_import(self) -> list[Path]:
+        beside = self.data_dir / "events.csv.gz"
+        return [self.events_path] if self.events_path else ([beside] if beside.is_file() else [])
 
     @property
     def demo_switch_on(self) -> bool:

@@ -1,0 +1,172 @@
+"""A customer in a real browser: headless Chromium against the real shop and the real reco-service.
+
+Both run as subprocesses on loopback ports, reco-service reading a model published through
+`ModelStore` (the trainer's publishing path). The home page's screenshot is saved to
+`test-artifacts/home.png`.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from vitrina_shared.model_store import ModelStore
+from vitrina_shared.redis_layout import POPULAR, encode_ranking
+from vitrina_shared.redis_server import free_port
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+BIN = Path(sys.executable).parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TOKEN = "browser-test-token"
+
+
+def _publish(url: str) -> None:
+    """u1's model: the lamp first, then the blue mug; the mugs are similar to each other."""
+    client = redis.Redis.from_url(url)
+    store = ModelStore(client)
+    writer = store.begin("v-browser")
+    writer.write_users([("u1", encode_ranking(["B1", "A2", "C1"], [0.9, 0.8, 0.7], ["A1"]))])
+    writer.write_similar([("B1", encode_ranking(["A1", "A2"], [0.5, 0.4]))])
+    writer.write_fallbacks([(POPULAR, encode_ranking(["A1", "B1", "C1"], [3.0, 2.0, 1.0]))])
+    writer.write_meta({"top_k": 50, "trained_at": "2026-11-28T03:00:00+00:00"})
+    store.activate("v-browser")
+    client.close()
+
+
+def _wait(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{url} exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"{url} did not answer 200 in {timeout}s: {log.read_text()[-2000:]}")
+
+
+class Processes:
+    def __init__(self, logs: Path):
+        self.logs = logs
+        self.running: list[subprocess.Popen] = []
+
+    def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
+        with (self.logs / f"{name}.log").open("wb") as log:
+            process = subprocess.Popen(
+                [str(BIN / command[0]), *command[1:]],
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.running.append(process)
+        return process
+
+    def stop(self) -> None:
+        for process in self.running:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+
+
+@pytest.fixture
+def stack(redis_url: str, tmp_path: Path, data_files: tuple[Path, Path]) -> Iterator[str]:
+    """reco-service and the shop, started like in production; yields the shop's address."""
+    _publish(redis_url)
+    processes = Processes(tmp_path)
+    reco_port, shop_port = free_port(), free_port()
+    common = {"VITRINA_ENV": "development", "DATA_DIR": str(tmp_path), "RECO_API_TOKEN": TOKEN}
+    try:
+        reco = processes.start(
+            "reco",
+            ["vitrina-reco", "--port", str(reco_port)],
+            {**common, "REDIS_URL": redis_url},
+        )
+        _wait(f"http://127.0.0.1:{reco_port}/health", reco, tmp_path / "reco.log")
+        shop_env = {
+            **common,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite3'}",
+            "RECO_URL": f"http://127.0.0.1:{reco_port}",
+            "SHOP_SECRET_KEY": "browser-test-secret",
+            "ITEMS": str(data_files[0]),
+            "EVENTS": str(data_files[1]),
+        }
+        shop = processes.start(
+            "shop", ["vitrina-shop", "--port", str(shop_port), "--workers", "1"], shop_env
+        )
+        _wait(f"http://127.0.0.1:{shop_port}/health", shop, tmp_path / "shop.log")
+        yield f"http://127.0.0.1:{shop_port}"
+    finally:
+        processes.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: `apt-get install -y chromium` to run this test")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def test_recommended_product_to_order(stack: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(10_000)
+    page.goto(f"{stack}/demo/")
+    page.get_by_role("button", name="Browse as u1").click()
+    page.wait_for_url(f"{stack}/")
+
+    recommended = page.get_by_test_id("recommended")
+    assert recommended.get_attribute("data-source") == "personal"
+    assert recommended.get_attribute("data-model-version") == "v-browser"
+    titles = recommended.locator(".card-title").all_inner_texts()
+    assert titles == ["Desk lamp", "Blue mug", "Notebook", "Red mug"]  # topped up: popular
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
+
+    recommended.get_by_text("Desk lamp").click()
+    page.wait_for_url(f"{stack}/product/B1")
+    assert page.get_by_test_id("price").inner_text() == "1\u00a0990\u00a0₽"
+    similar = page.get_by_test_id("similar")
+    assert similar.get_attribute("data-source") == "similar"
+    page.get_by_role("button", name="Add to cart").click()
+    page.wait_for_url(f"{stack}/cart/")
+    assert page.get_by_test_id("cart-count").inner_text() == "1"
+
+    page.get_by_role("link", name="Checkout").click()
+    page.get_by_label("Delivery address").fill("1 Main Street, Springfield")
+    page.get_by_role("button", name="Place order").click()
+    assert page.get_by_test_id("order-title").inner_text().startswith("Order №")
+    assert page.get_by_test_id("order-line").all_inner_texts()[0].startswith("Desk lamp")
+
+    page.goto(f"{stack}/")  # the lamp was bought: the cart is empty, recommendations remain
+    assert page.get_by_test_id("cart-count").inner_text() == "0"
+    page.close()
