@@ -20,6 +20,7 @@ from vitrina_trainer.generate import (
     PURCHASE,
     VIEW,
     GeneratorConfig,
+    _first_of_each_moment,
     generate,
     write_dataset,
 )
@@ -128,6 +129,23 @@ def test_views_lead_to_carts_lead_to_purchases_of_the_same_product(data):
     assert purchase.index.isin(cart.index).all()
     assert (cart >= view.reindex(cart.index)).all()
     assert (purchase >= cart.reindex(purchase.index)).all()
+
+
+def test_no_two_rows_share_customer_product_type_and_second(data):
+    events = data.events
+    frame = pd.DataFrame(
+        {"s": events.seconds, "u": events.user, "e": events.event, "i": events.item}
+    )
+    assert not frame.duplicated().any()
+
+
+def test_first_of_each_moment_drops_only_repeats_of_one_customer():
+    seconds = np.array([5, 5, 5, 5, 5, 6])
+    user = np.array([1, 1, 1, 1, 2, 1])
+    event = np.array([0, 0, 0, 2, 0, 0])
+    item = np.array([7, 8, 7, 7, 7, 7])
+    keep = _first_of_each_moment(seconds, user, event, item)
+    assert keep.tolist() == [True, True, False, True, True, True]
 
 
 def test_customers_buy_again_what_they_bought_before(data):
