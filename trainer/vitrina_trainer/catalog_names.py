@@ -16,6 +16,7 @@ class Subcategory:
     price_roubles: float
     traffic: float
     rebuy: float
+    variants: tuple[str, ...] = ()  # pack sizes that name consumables instead of model numbers
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ CATEGORIES: tuple[Category, ...] = (
                 900,
                 5,
                 0.9,
+                ("30 ml", "50 ml", "150 ml"),
             ),
             Subcategory(
                 "Makeup",
@@ -189,6 +191,7 @@ CATEGORIES: tuple[Category, ...] = (
                 600,
                 3,
                 0.9,
+                ("250 ml", "400 ml", "1 l"),
             ),
             Subcategory(
                 "Fragrance",
@@ -197,6 +200,7 @@ CATEGORIES: tuple[Category, ...] = (
                 3500,
                 2,
                 0.4,
+                ("30 ml", "50 ml", "100 ml"),
             ),
         ),
     ),
@@ -211,6 +215,7 @@ CATEGORIES: tuple[Category, ...] = (
                 600,
                 4,
                 1.0,
+                ("250 g", "500 g", "1 kg", "100 bags"),
             ),
             Subcategory(
                 "Snacks",
@@ -219,6 +224,7 @@ CATEGORIES: tuple[Category, ...] = (
                 250,
                 4,
                 1.0,
+                ("150 g", "200 g", "pack of 6"),
             ),
             Subcategory(
                 "Pantry",
@@ -227,6 +233,7 @@ CATEGORIES: tuple[Category, ...] = (
                 350,
                 3,
                 1.0,
+                ("500 g", "900 g", "1 l"),
             ),
         ),
     ),
@@ -241,6 +248,7 @@ CATEGORIES: tuple[Category, ...] = (
                 400,
                 4,
                 1.0,
+                ("500 ml", "1 l", "2 l"),
             ),
             Subcategory(
                 "Paper goods",
@@ -249,6 +257,7 @@ CATEGORIES: tuple[Category, ...] = (
                 350,
                 3,
                 1.0,
+                ("8 rolls", "12 rolls", "pack of 100"),
             ),
         ),
     ),
@@ -267,10 +276,11 @@ CATEGORIES: tuple[Category, ...] = (
             Subcategory(
                 "Baby care",
                 ("diapers", "baby wipes", "baby bottle", "teether"),
-                ("Size 4", "Sensitive", "Anti-colic"),
+                ("Sensitive", "Hypoallergenic", "Eco"),
                 1200,
                 3,
                 1.0,
+                ("pack of 64", "pack of 120", "set of 3"),
             ),
         ),
     ),

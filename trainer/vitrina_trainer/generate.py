@@ -212,6 +212,7 @@ def _product_ids(count: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _titles(sub: np.ndarray, rng: np.random.Generator) -> list[str]:
+    """Titles like "Wireless headphones Sonix 300 Pro" or "Organic pasta Zerno, 500 g"."""
     draws = rng.random((len(sub), 4))
     model = rng.integers(1, 100, len(sub)) * 10
     titles = []
@@ -221,8 +222,12 @@ def _titles(sub: np.ndarray, rng: np.random.Generator) -> list[str]:
         qualifier = sub_kind.qualifiers[int(q * len(sub_kind.qualifiers))]
         noun = sub_kind.nouns[int(n * len(sub_kind.nouns))]
         brand = brands[int(b * len(brands))]
-        suffix = MODEL_SUFFIXES[int(x * len(MODEL_SUFFIXES))]
-        titles.append(f"{qualifier} {noun} {brand} {model[index]}{suffix}")
+        if sub_kind.variants:
+            variant = sub_kind.variants[int(x * len(sub_kind.variants))]
+            titles.append(f"{qualifier} {noun} {brand}, {variant}")
+        else:
+            suffix = MODEL_SUFFIXES[int(x * len(MODEL_SUFFIXES))]
+            titles.append(f"{qualifier} {noun} {brand} {model[index]}{suffix}")
     return titles
 
 
