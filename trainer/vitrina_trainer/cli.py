@@ -3,6 +3,13 @@
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vitrina_trainer.errors import EXPECTED_ERRORS, TrainerError
+from vitrina_trainer.stages import configure_logging
+
+if TYPE_CHECKING:
+    from vitrina_trainer.settings import TrainerSettings
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -16,6 +23,92 @@ def _generate(args: argparse.Namespace) -> int:
         users=args.users, items=args.items, days=args.days, start=args.start, seed=args.seed
     )
     print(write_dataset(config, out, raw_export=args.raw_export))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from vitrina_shared.catalog import read_items
+    from vitrina_shared.events import read_events
+    from vitrina_trainer.evaluation import evaluate, metrics_table, write_report
+    from vitrina_trainer.settings import TrainerSettings
+
+    out = Path(args.out) if args.out else TrainerSettings().reports_dir
+    events = read_events(args.events).events
+    items = read_items(args.items) if args.items else None
+    result = evaluate(events, items)
+    json_path, html_path = write_report(result, out)
+    print(metrics_table(result, "allowed").round(4).to_string())
+    print(f"wrote {json_path} and {html_path}")
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> "TrainerSettings":
+    """Settings from the environment, with the flags given on the command line on top."""
+    from vitrina_trainer.settings import TrainerSettings
+
+    flags = {
+        "REDIS_URL": getattr(args, "redis_url", None),
+        "TRAINER_TOP_K": getattr(args, "top_k", None),
+        "SHOP_DB_URL": getattr(args, "shop_db", None),
+    }
+    return TrainerSettings(**{name: value for name, value in flags.items() if value is not None})
+
+
+def _run(args: argparse.Namespace) -> int:
+    from vitrina_trainer.pipeline import run
+    from vitrina_trainer.stages import exit_on_sigterm
+
+    exit_on_sigterm()
+    settings = _settings(args)
+    if not args.events and not settings.shop_db_url:
+        raise TrainerError("nothing to train on: give --events PATH… and/or --shop-db URL")
+    result = run(
+        settings,
+        [Path(p) for p in args.events or []],
+        Path(args.items) if args.items else None,
+        settings.shop_db_url,
+    )
+    done = result.published
+    print(
+        f"published version {done.version}: {done.users:,} users, {done.similar:,} similar "
+        f"lists, in {result.stages.total_seconds:.1f} s"
+    )
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from vitrina_trainer.publish import connect_store
+    from vitrina_trainer.status import format_versions
+
+    settings = _settings(args)
+    store = connect_store(settings)
+    try:
+        print(format_versions(store.versions(), settings.redis_url))
+    finally:
+        store.client.close()
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from vitrina_trainer.publish import connect_store
+
+    store = connect_store(_settings(args))
+    try:
+        was = store.active_version()
+        now = store.rollback()
+    finally:
+        store.client.close()
+    print(f"active version is now {now} (was {was})")
+    return 0
+
+
+def _eda(args: argparse.Namespace) -> int:
+    from vitrina_shared.events import read_events
+    from vitrina_trainer.eda import write_eda
+
+    out = Path(args.out) if args.out else _settings(args).reports_dir
+    html_path, json_path = write_eda(read_events(args.events, progress=sys.stderr.isatty()), out)
+    print(f"wrote {html_path} and {json_path}")
     return 0
 
 
@@ -41,12 +134,49 @@ def build_parser() -> argparse.ArgumentParser:
         "--if-missing", action="store_true", help="do nothing when OUT already holds events"
     )
     generate.set_defaults(handler=_generate)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="offline evaluation: baseline, each candidate source, two-stage model"
+    )
+    evaluate.add_argument("--events", nargs="+", required=True, help="event files or folders")
+    evaluate.add_argument("--items", help="the catalog, items.csv")
+    evaluate.add_argument("--out", help="report folder (default: DATA_DIR/reports)")
+    evaluate.set_defaults(handler=_evaluate)
+
+    run = commands.add_parser("run", help="the daily job: train on everything, publish to Redis")
+    run.add_argument("--events", nargs="+", help="event files or folders (.csv, .csv.gz, .parquet)")
+    run.add_argument("--items", help="the catalog, items.csv")
+    run.add_argument("--shop-db", help="SQLAlchemy URL of the shop's database (env SHOP_DB_URL)")
+    run.add_argument("--top-k", type=int, help="products stored per user, >= 50 (TRAINER_TOP_K)")
+    run.add_argument("--redis-url", help="where to publish (env REDIS_URL)")
+    run.set_defaults(handler=_run)
+
+    status = commands.add_parser("status", help="list the published model versions")
+    status.add_argument("--redis-url", help="env REDIS_URL")
+    status.set_defaults(handler=_status)
+
+    rollback = commands.add_parser("rollback", help="switch back to the previous version")
+    rollback.add_argument("--redis-url", help="env REDIS_URL")
+    rollback.set_defaults(handler=_rollback)
+
+    eda = commands.add_parser("eda", help="the data quality + EDA report (HTML + JSON)")
+    eda.add_argument("--events", nargs="+", required=True, help="event files or folders")
+    eda.add_argument("--out", help="report folder (default: DATA_DIR/reports)")
+    eda.set_defaults(handler=_eda)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    configure_logging()
+    try:
+        return args.handler(args)
+    except EXPECTED_ERRORS as exc:
+        print(f"vitrina-trainer {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"vitrina-trainer {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

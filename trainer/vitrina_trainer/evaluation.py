@@ -8,10 +8,12 @@ so is the clustering baseline; every list with already-bought products allowed, 
 """
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from vitrina_shared.schema import Columns
@@ -46,12 +48,13 @@ def _without_seen(reco: pd.DataFrame, seen: pd.DataFrame, k: int) -> pd.DataFram
 
 def _prices(events: pd.DataFrame, items: pd.DataFrame | None) -> pd.Series:
     """item_id → unit price: the catalog's where it has one, else the median price paid."""
-    paid = events.groupby(Columns.ITEM, observed=True)[Columns.PRICE].median()
+    paid = events.groupby(Columns.ITEM, observed=True)[Columns.PRICE].median().astype(float)
     paid.index = paid.index.astype(str)
     if items is None:
         return paid
-    listed = items.set_index(items[Columns.ITEM].astype(str))[Columns.PRICE]
-    return listed[~listed.index.duplicated()].combine_first(paid)
+    listed = items.set_index(items[Columns.ITEM].astype(str))[Columns.PRICE].astype(float)
+    listed = listed[~listed.index.duplicated()].reindex(paid.index)
+    return listed.fillna(paid)
 
 
 def evaluate(
@@ -137,11 +140,24 @@ def metrics_table(result: dict[str, Any], bought: str) -> pd.DataFrame:
     return pd.DataFrame(rows).drop(columns="bought").set_index("model")
 
 
+def _json_safe(value: Any) -> Any:
+    """NaN (e.g. a metric with nothing to measure) as null: strict JSON has no NaN."""
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.integer | np.floating | np.bool_):
+        return _json_safe(value.item())
+    return value
+
+
 def write_report(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     """evaluation.json and evaluation.html in `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "evaluation.json"
-    json_path.write_text(json.dumps(result, indent=2, default=float), encoding="utf-8")
+    json_path.write_text(json.dumps(_json_safe(result), indent=2), encoding="utf-8")
     protocol = result["protocol"]
     report = HtmlReport(
         "Vitrina — offline evaluation",

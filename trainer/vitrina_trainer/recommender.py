@@ -155,7 +155,7 @@ class TwoStageRecommender:
             return None
         category = items.set_index(items[Columns.ITEM].astype(str))["category"].fillna("")
         category = category[~category.index.duplicated()].reindex(data.items).fillna("")
-        codes, _ = pd.factorize(category.replace("", np.nan))
+        codes, _ = pd.factorize(category.where(category != "", None))
         return codes
 
     def _candidates(self, sources: dict[str, CandidateSource], users: np.ndarray) -> pd.DataFrame:
