@@ -455,49 +455,62 @@ def make_events(
         at[session_last] + span[session_last] + rng.exponential(30.0, n_sessions).astype(np.int64)
     )
 
-    # One event row per view, cart and purchase.
-    per_product = views + carted + bought
-    row_product = np.repeat(np.arange(n), per_product)
-    step = np.arange(len(row_product)) - _starts(per_product)[row_product]
-    row_views = views[row_product]
-    event = np.where(step < row_views, VIEW, np.where(step == row_views, CART, PURCHASE))
-    seconds = np.where(
-        event == VIEW,
-        at[row_product] + step * view_gap[row_product],
-        at[row_product] + row_views * view_gap[row_product] + cart_delay[row_product],
-    )
-    seconds = np.where(event == PURCHASE, checkout[session[row_product]], seconds)
+    # One event row per view, cart and purchase (int32 and in-place steps keep memory down).
+    per_product = (views + carted + bought).astype(np.int32)
+    row_product = np.repeat(np.arange(n, dtype=np.int32), per_product)
+    step = np.arange(len(row_product), dtype=np.int32)
+    step -= _starts(per_product)[row_product]
+    row_views = views.astype(np.int32)[row_product]
+    event = (step >= row_views).astype(np.int8)
+    event += step > row_views  # VIEW 0, CART 1, PURCHASE 2
+    np.minimum(step, row_views, out=step)  # the k-th view, or after the last view
+    del row_views
+    seconds = at.astype(np.int32)[row_product]
+    seconds += step * view_gap.astype(np.int32)[row_product]
+    del step
+    seconds += (event >= CART) * cart_delay.astype(np.int32)[row_product]
+    purchase_rows = np.flatnonzero(event == PURCHASE)
+    seconds[purchase_rows] = checkout[session[row_product[purchase_rows]]]
 
     # The export's window cuts off what came after it; a product bought twice in one session is
     # one purchase.
     keep = seconds < window
-    purchase_rows = np.flatnonzero(keep & (event == PURCHASE))
+    purchase_rows = purchase_rows[keep[purchase_rows]]
     key = session[row_product[purchase_rows]] * config.items + item[row_product[purchase_rows]]
     _, first = np.unique(key, return_index=True)
     keep[purchase_rows] = False
     keep[purchase_rows[first]] = True
     row_product, event, seconds = row_product[keep], event[keep], seconds[keep]
+    del keep
 
-    row_item = item[row_product]
-    row_user = owner[row_product]
-    day_of = seconds // DAY_SECONDS
-    promo_day = day_of - catalog.promo_start[row_item]
-    on_promo = (promo_day >= 0) & (promo_day < catalog.promo_days[row_item])
-    discount = np.where(on_promo, catalog.promo_discount[row_item], 0.0)
-    price100 = (np.rint(catalog.price100[row_item] * (1 - discount) / 100) * 100).astype(np.int64)
+    row_item = item.astype(np.int32)[row_product]
+    price100 = catalog.price100[row_item].astype(np.int32)
+    promo_day = seconds // DAY_SECONDS - catalog.promo_start[row_item]
+    promoted = np.flatnonzero((promo_day >= 0) & (promo_day < catalog.promo_days[row_item]))
+    del promo_day
+    discount = 1 - catalog.promo_discount[row_item[promoted]]
+    price100[promoted] = np.rint(price100[promoted] * discount / 100) * 100
 
-    order = np.argsort((seconds * config.users + row_user) * 3 + event, kind="stable")
-    order = order[
-        _first_of_each_moment(seconds[order], row_user[order], event[order], row_item[order])
-    ]
+    row_user = owner.astype(np.int32)[row_product]
+    key = (seconds.astype(np.int64) * config.users + row_user) * 3 + event
+    order = np.argsort(key, kind="stable")
+    del key
+    seconds, row_user, row_item, event = (
+        seconds[order],
+        row_user[order],
+        row_item[order],
+        event[order],
+    )
+    keep = _first_of_each_moment(seconds, row_user, event, row_item)
+    order = order[keep]
     return Events(
-        seconds=seconds[order],
-        user=row_user[order].astype(np.int32),
-        item=row_item[order].astype(np.int32),
-        event=event[order].astype(np.int8),
-        platform=platform[session[row_product]][order].astype(np.int8),
+        seconds=seconds[keep],
+        user=row_user[keep],
+        item=row_item[keep],
+        event=event[keep],
+        platform=platform.astype(np.int8)[session[row_product]][order],
         price100=price100[order],
-        qty=np.where(event == VIEW, 1, qty[row_product])[order].astype(np.int64),
+        qty=np.where(event[keep] == VIEW, 1, qty.astype(np.int16)[row_product[order]]),
         user_ids=customers.ids,
     )
 
