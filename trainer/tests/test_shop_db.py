@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 from vitrina_shared.events import MISSING_USER, UNKNOWN_EVENT
 from vitrina_shared.schema import ShopEventLog
 from vitrina_trainer.errors import TrainerError
-from vitrina_trainer.shop_db import read_shop_events, safe_url
+from vitrina_trainer.shop_db import read_shop_events
 
 ROWS = [
     ("Site", datetime(2024, 1, 1, 10, 0, tzinfo=UTC), "u1", "view_item", 34900, 1, "42"),
@@ -135,7 +135,3 @@ def test_unreachable_database_is_a_clear_error_without_the_password():
 def test_unusable_url_is_a_clear_error():
     with pytest.raises(TrainerError, match="not a usable SQLAlchemy URL"):
         read_shop_events("nosuchdb://x")
-
-
-def test_safe_url_hides_the_password():
-    assert safe_url("postgresql://a:b@h/d") == "postgresql://a:***@h/d"

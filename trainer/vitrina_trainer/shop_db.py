@@ -8,27 +8,19 @@ import logging
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from vitrina_shared.events import EventLog, clean_events
 from vitrina_shared.schema import Raw, ShopEventLog
 from vitrina_trainer.errors import TrainerError
+from vitrina_trainer.settings import hide_password
 
 log = logging.getLogger(__name__)
 
 
-def safe_url(url: str) -> str:
-    """The URL with its password hidden, for messages and metadata."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparsable URL>"
-
-
 def read_shop_events(url: str) -> EventLog:
     """The shop's events as an `EventLog`; an empty table gives an empty log, not an error."""
-    shown = safe_url(url)
+    shown = hide_password(url)
     try:
         engine = sa.create_engine(url)
     except (ArgumentError, NoSuchModuleError) as exc:

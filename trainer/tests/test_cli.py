@@ -1,0 +1,179 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from vitrina_shared.model_store import ModelStore
+from vitrina_shared.redis_layout import POPULAR, decode_ranking
+from vitrina_trainer.cli import main
+from vitrina_trainer.generate import GeneratorConfig, write_dataset
+from vitrina_trainer.publish import publish
+
+HEADER = (
+    "platform,utc_event_time,utc_event_date,user_id,event_type,ecom.price100,ecom.qty,ecom.nm\n"
+)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("generated")
+    write_dataset(GeneratorConfig(users=300, items=120, days=14, seed=3), out)
+    return out
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path, redis_url):
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SHOP_DB_URL", raising=False)
+    return tmp_path / "data"
+
+
+def tiny_version(store: ModelStore) -> str:
+    recos = pd.DataFrame({"user_id": ["u1"], "item_id": ["a"], "score": [1.0], "rank": [1]})
+    similar = pd.DataFrame(columns=["item_id", "similar_item_id", "score", "rank"])
+    popular = pd.DataFrame({"item_id": ["a"], "score": [1.0], "rank": [1]})
+    return publish(store, recos, similar, popular, {"data": {"events": 1}}).version
+
+
+@pytest.mark.slow
+def test_run_trains_and_publishes_end_to_end(env, dataset, redis_url, capsys):
+    reports = env / "reports"
+    reports.mkdir(parents=True)
+    (reports / "evaluation.json").write_text(
+        json.dumps({"metrics": [{"model": "two-stage", "bought": "allowed", "ndcg@10": 0.42}]})
+    )
+    args = [
+        "run",
+        "--events",
+        str(dataset / "events.csv.gz"),
+        "--items",
+        str(dataset / "items.csv"),
+    ]
+    assert main([*args, "--top-k", "60"]) == 0
+    assert "published version" in capsys.readouterr().out
+
+    store = ModelStore.from_url(redis_url)
+    version = store.active_version()
+    (info,) = store.versions()
+    meta = info.meta
+    events = pd.read_csv(dataset / "events.csv.gz", dtype=str)
+    assert meta["data"]["users"] == events["user_id"].nunique() == meta["counts"]["users"]
+    assert meta["data"]["events"] <= len(events) and meta["top_k"] == 60
+    assert meta["metrics"]["ndcg@10"] == 0.42
+    assert {"trained_at", "config", "feature_importance", "stages"} <= meta.keys()
+    assert [s["name"] for s in meta["stages"]] == ["connect", "load", "eda", "fit", "recommend"]
+
+    buyer = events.loc[events["event_type"] == "purchase", "user_id"].iloc[0]
+    ranking = decode_ranking(store.client.hget(store.keys.users(version), buyer))
+    assert len(ranking.items) == len(set(ranking.items)) == 60
+    assert ranking.scores == sorted(ranking.scores, reverse=True)
+    bought = set(
+        events.loc[(events["user_id"] == buyer) & (events["event_type"] == "purchase"), "ecom.nm"]
+    )
+    assert set(ranking.bought) == bought
+    assert store.client.hlen(store.keys.users(version)) == meta["counts"]["users"]
+    assert (
+        len(decode_ranking(store.client.hget(store.keys.fallbacks(version), POPULAR)).items) == 100
+    )
+    assert store.client.hlen(store.keys.similar(version)) > 0
+    assert (reports / "eda.html").exists() and (reports / "eda.json").exists()
+
+    assert main(["status"]) == 0
+    assert f"*  {version}" in capsys.readouterr().out
+
+
+def test_status_and_rollback(env, redis_url, capsys):
+    store = ModelStore.from_url(redis_url)
+    assert main(["status"]) == 0
+    assert capsys.readouterr().out.startswith("no model version published in Redis at redis://")
+    old, new = tiny_version(store), tiny_version(store)
+
+    assert main(["status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith(f"*  {new}") and lines[2].startswith(f"   {old}")
+
+    assert main(["rollback"]) == 0
+    assert capsys.readouterr().out == f"active version is now {old} (was {new})\n"
+    assert store.active_version() == old
+
+    assert main(["rollback"]) == 1
+    assert "there is no earlier version to roll back to" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (HEADER, "no events (header only)"),
+        ("", "the file is empty"),
+        (
+            HEADER + "Site,2024-01-01 10:00:00+00:00,,,view_item,100,1,\n",
+            "none of 1 rows is a valid event",
+        ),
+    ],
+    ids=["header-only", "empty", "all-bad"],
+)
+def test_bad_input_fails_with_a_clear_message(env, tmp_path, capsys, content, message):
+    path = tmp_path / "events.csv"
+    path.write_text(content)
+    assert main(["run", "--events", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("vitrina-trainer run: error: ") and message in err
+
+
+def test_too_little_data_fails_with_a_clear_message(env, tmp_path, capsys):
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + "Site,2024-01-01 10:00:00+00:00,,u1,purchase,100,1,a\n")
+    assert main(["run", "--events", str(path)]) == 1
+    assert capsys.readouterr().err.startswith("vitrina-trainer run: error: ")
+
+
+def test_nothing_to_train_on(env, capsys):
+    assert main(["run"]) == 1
+    assert "nothing to train on" in capsys.readouterr().err
+
+
+def test_redis_unreachable_fails_fast_before_training(env, dataset, monkeypatch, capsys):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    assert main(["run", "--events", str(dataset / "events.csv.gz")]) == 1
+    assert "Redis at redis://127.0.0.1:1/0 is unreachable" in capsys.readouterr().err
+
+
+def test_bad_setting_is_a_clear_error(env, monkeypatch, capsys):
+    monkeypatch.setenv("TRAINER_TOP_K", "5")
+    assert main(["status"]) == 1
+    assert "TRAINER_TOP_K" in capsys.readouterr().err
+
+
+def test_eda_command_writes_the_report(env, dataset, tmp_path, capsys):
+    assert (
+        main(["eda", "--events", str(dataset / "events.csv.gz"), "--out", str(tmp_path / "eda")])
+        == 0
+    )
+    assert (tmp_path / "eda" / "eda.html").exists() and (tmp_path / "eda" / "eda.json").exists()
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_the_console_script_prints_no_traceback(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vitrina_trainer.cli",
+            "eda",
+            "--events",
+            str(tmp_path / "missing.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert (
+        "vitrina-trainer eda: error: " in result.stderr
+        and "no such file or folder" in result.stderr
+    )

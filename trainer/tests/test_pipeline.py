@@ -1,0 +1,107 @@
+import json
+
+import pandas as pd
+import pytest
+
+from vitrina_shared.events import DUPLICATE, EventLog, clean_events
+from vitrina_shared.model_store import ModelStore
+from vitrina_trainer.errors import TrainerError
+from vitrina_trainer.pipeline import connect_for_run, last_evaluation, load_events, merge_logs
+from vitrina_trainer.publish import connect_store
+from vitrina_trainer.settings import TrainerSettings
+
+COLUMNS = ["utc_event_time", "user_id", "event_type", "ecom.price100", "ecom.qty", "ecom.nm"]
+
+
+def log_of(rows, source):
+    return clean_events(pd.DataFrame(rows, columns=COLUMNS), source=source)
+
+
+def test_merge_logs_adds_counts_sorts_and_drops_cross_source_duplicates():
+    first = log_of(
+        [
+            ("2024-01-02 10:00:00+00:00", "u1", "purchase", 100, 1, "a"),
+            ("bad", "u1", "purchase", 1, 1, "a"),
+        ],
+        "csv",
+    )
+    second = log_of(
+        [
+            ("2024-01-01 10:00:00+00:00", "u2", "view_item", 200, 1, "b"),
+            ("2024-01-02 10:00:00+00:00", "u1", "purchase", 100, 1, "a"),
+            ("2024-01-03 10:00:00+00:00", "", "view_item", 200, 1, "b"),
+        ],
+        "shop",
+    )
+    merged = merge_logs([first, second])
+    assert merged.rows_read == 5
+    assert merged.skipped == {"bad utc_event_time": 1, "missing user_id": 1, DUPLICATE: 1}
+    assert merged.events["user_id"].astype(str).tolist() == ["u2", "u1"]
+    assert isinstance(merged.events["item_id"].dtype, pd.CategoricalDtype)
+    assert merged.missing_share["user_id"] == pytest.approx(1 / 5)
+    assert merged.sources == ["csv", "shop"]
+
+
+def test_merge_of_one_log_is_that_log():
+    only = log_of([("2024-01-02 10:00:00+00:00", "u1", "purchase", 100, 1, "a")], "csv")
+    assert merge_logs([only]) is only
+
+
+def test_nothing_to_load_is_a_clear_error():
+    with pytest.raises(TrainerError, match="no events to train on"):
+        load_events([])
+
+
+def test_an_empty_shop_log_alone_is_a_clear_error(tmp_path, monkeypatch):
+    empty = EventLog(log_of([], "shop").events, sources=["shop"])
+    monkeypatch.setattr("vitrina_trainer.pipeline.read_shop_events", lambda url: empty)
+    with pytest.raises(TrainerError, match="no valid events in shop"):
+        load_events([], shop_db_url="sqlite://")
+
+
+def test_last_evaluation_takes_the_two_stage_rows(tmp_path):
+    path = tmp_path / "evaluation.json"
+    assert last_evaluation(path) == {}
+    path.write_text(
+        json.dumps(
+            {
+                "protocol": {"cut": "2024-01-01T00:00:00+00:00"},
+                "metrics": [
+                    {"model": "popular", "bought": "allowed", "ndcg@10": 0.1},
+                    {"model": "two-stage", "bought": "allowed", "ndcg@10": 0.33, "recall@10": 0.2},
+                    {"model": "two-stage", "bought": "excluded", "ndcg@10": 0.05},
+                ],
+            }
+        )
+    )
+    metrics = last_evaluation(path)
+    assert metrics["ndcg@10"] == 0.33 and metrics["recall@10"] == 0.2
+    assert metrics["bought_excluded"] == {"ndcg@10": 0.05}
+    assert metrics["evaluated"]["cut"] == "2024-01-01T00:00:00+00:00"
+
+
+def test_an_unreadable_evaluation_report_is_ignored(tmp_path):
+    path = tmp_path / "evaluation.json"
+    path.write_text("{not json")
+    assert last_evaluation(path) == {}
+
+
+def test_redis_unreachable_is_a_clear_error():
+    settings = TrainerSettings(REDIS_URL="redis://:pw@127.0.0.1:1/0", TRAINER_REDIS_TIMEOUT_S=1)
+    with pytest.raises(
+        TrainerError, match=r"Redis at redis://:\*\*\*@127.0.0.1:1/0 is unreachable"
+    ):
+        connect_store(settings)
+
+
+def test_a_run_in_progress_blocks_another(redis_url, redis_client):
+    redis_client.set("vitrina:lock", "20240101T000000Z-abcdef")
+    with pytest.raises(
+        TrainerError, match="another run is publishing version 20240101T000000Z-abcdef"
+    ):
+        connect_for_run(TrainerSettings(REDIS_URL=redis_url))
+
+
+def test_connect_for_run_gives_a_working_store(redis_url):
+    store = connect_for_run(TrainerSettings(REDIS_URL=redis_url))
+    assert isinstance(store, ModelStore) and store.active_version() is None

@@ -1,0 +1,38 @@
+import pydantic
+import pytest
+
+from vitrina_trainer.settings import TrainerSettings, hide_password
+
+
+def test_defaults_and_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("TRAINER_TOP_K", "60")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    settings = TrainerSettings()
+    assert (settings.top_k, settings.versions_kept, settings.shop_db_url) == (60, 3, None)
+    assert settings.evaluation_json == tmp_path / "reports" / "evaluation.json"
+
+
+def test_flags_override_the_environment(monkeypatch):
+    monkeypatch.setenv("TRAINER_TOP_K", "60")
+    assert TrainerSettings(TRAINER_TOP_K=80).top_k == 80
+
+
+def test_top_k_below_fifty_is_refused():
+    with pytest.raises(pydantic.ValidationError, match="TRAINER_TOP_K"):
+        TrainerSettings(TRAINER_TOP_K=10)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+psycopg://shop:s3cret@db:5432/shop",
+            "postgresql+psycopg://shop:***@db:5432/shop",
+        ),
+        ("redis://:pw@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+        ("sqlite:///data/shop.db", "sqlite:///data/shop.db"),
+    ],
+)
+def test_hide_password(url, shown):
+    assert hide_password(url) == shown

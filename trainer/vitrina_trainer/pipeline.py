@@ -1,0 +1,199 @@
+"""The daily job, step by step as the design doc has it: load → EDA → fit → score → publish.
+
+Redis is checked before the expensive steps, so a run with nowhere to publish fails in seconds.
+"""
+
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from vitrina_shared.catalog import read_items
+from vitrina_shared.events import DUPLICATE, EventLog, read_events
+from vitrina_shared.model_store import ModelStore
+from vitrina_shared.schema import Columns, Raw
+from vitrina_trainer.eda import write_eda
+from vitrina_trainer.errors import TrainerError
+from vitrina_trainer.publish import Published, bought_items, connect_store, publish
+from vitrina_trainer.recommender import RecommenderConfig, TwoStageRecommender
+from vitrina_trainer.settings import TrainerSettings, hide_password
+from vitrina_trainer.shop_db import read_shop_events
+from vitrina_trainer.stages import StageLog
+
+log = logging.getLogger(__name__)
+
+CATEGORICAL = (Columns.USER, Columns.ITEM, Columns.EVENT, Columns.PLATFORM)
+TWO_STAGE = "two-stage"
+IMPORTANCES_KEPT = 20
+
+
+@dataclass
+class RunResult:
+    published: Published
+    data: dict[str, Any]
+    stages: StageLog = field(default_factory=StageLog)
+
+
+def merge_logs(logs: Sequence[EventLog]) -> EventLog:
+    """One log from several sources: events concatenated and re-sorted, counts added up."""
+    if len(logs) == 1:
+        return logs[0]
+    rows_read = sum(part.rows_read for part in logs)
+    skipped: dict[str, int] = {}
+    for part in logs:
+        for reason, count in part.skipped.items():
+            skipped[reason] = skipped.get(reason, 0) + count
+    frames = [part.events for part in logs if len(part.events)] or [logs[0].events]
+    events = pd.concat(frames, ignore_index=True).astype(dict.fromkeys(CATEGORICAL, "category"))
+    duplicated = events.duplicated()
+    if duplicated.any():
+        skipped[DUPLICATE] = skipped.get(DUPLICATE, 0) + int(duplicated.sum())
+        events = events[~duplicated.to_numpy()]
+    events = events.sort_values(Columns.DATETIME, kind="stable", ignore_index=True)
+    missing = {
+        name: sum(part.missing_share.get(name, 0.0) * part.rows_read for part in logs)
+        / max(rows_read, 1)
+        for name in Raw.ALL
+    }
+    return EventLog(
+        events=events,
+        rows_read=rows_read,
+        skipped=skipped,
+        missing_share=missing,
+        sources=[source for part in logs for source in part.sources],
+    )
+
+
+def load_events(paths: Sequence[Path], shop_db_url: str | None = None) -> EventLog:
+    """The CSV/Parquet events and, when given, the shop's event log, cleaned alike."""
+    logs = [read_events(list(paths), progress=sys.stderr.isatty())] if paths else []
+    if shop_db_url:
+        logs.append(read_shop_events(shop_db_url))
+    if not logs:
+        raise TrainerError("no events to train on: give --events PATH and/or --shop-db URL")
+    merged = merge_logs(logs)
+    if merged.events.empty:
+        raise TrainerError(f"no valid events in {', '.join(merged.sources)}")
+    return merged
+
+
+def data_summary(event_log: EventLog) -> dict[str, Any]:
+    events = event_log.events
+    return {
+        "from": events[Columns.DATETIME].min().isoformat(),
+        "to": events[Columns.DATETIME].max().isoformat(),
+        "events": len(events),
+        "users": int(events[Columns.USER].nunique()),
+        "items": int(events[Columns.ITEM].nunique()),
+        "rows_read": event_log.rows_read,
+        "rows_skipped": event_log.rows_skipped,
+        "sources": [hide_password(s) for s in event_log.sources],
+    }
+
+
+def last_evaluation(path: Path) -> dict[str, Any]:
+    """The two-stage model's metrics from the last `evaluate` report, when there is one."""
+    if not path.is_file():
+        return {}
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        rows = {r["bought"]: r for r in report["metrics"] if r["model"] == TWO_STAGE}
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("ignoring unreadable evaluation report %s: %s", path, exc)
+        return {}
+    metrics: dict[str, Any] = {
+        name: value
+        for name, value in rows.get("allowed", {}).items()
+        if name not in ("model", "bought")
+    }
+    if "excluded" in rows:
+        metrics["bought_excluded"] = {
+            name: value
+            for name, value in rows["excluded"].items()
+            if name not in ("model", "bought")
+        }
+    metrics["evaluated"] = {
+        "report": str(path),
+        "at": datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(),
+        "cut": report.get("protocol", {}).get("cut"),
+    }
+    return metrics
+
+
+def connect_for_run(settings: TrainerSettings) -> ModelStore:
+    """The model store, after checking that no other run is publishing."""
+    store = connect_store(settings)
+    holder = store.client.get(store.keys.lock)
+    if holder is not None:
+        store.client.close()
+        raise TrainerError(
+            f"another run is publishing version {holder.decode()}; if it died, delete the "
+            f"Redis key {store.keys.lock!r} (it expires by itself)"
+        )
+    return store
+
+
+def run(
+    settings: TrainerSettings,
+    events: Sequence[Path],
+    items: Path | None = None,
+    shop_db_url: str | None = None,
+    config: RecommenderConfig | None = None,
+    stages: StageLog | None = None,
+) -> RunResult:
+    """Train on everything and publish a new version; the previous one serves until then."""
+    stages = stages or StageLog()
+    with stages.stage("connect"):
+        store = connect_for_run(settings)
+    try:
+        with stages.stage("load"):
+            event_log = load_events(events, shop_db_url)
+            catalog = read_items(items) if items else None
+            data = data_summary(event_log)
+            log.info(
+                "%d events of %d users and %d products, %s … %s",
+                data["events"], data["users"], data["items"], data["from"], data["to"],
+            )  # fmt: skip
+        with stages.stage("eda"):
+            write_eda(event_log, settings.reports_dir)
+        with stages.stage("fit"):
+            model = TwoStageRecommender(config).fit(event_log.events, catalog)
+        with stages.stage("recommend"):
+            users = pd.unique(event_log.events[Columns.USER].astype(str))
+            recommendations = model.recommend(users, settings.top_k)
+            similar = model.similar_items(settings.similar_k)
+            popular = model.popular(settings.fallback_k)
+            bought = bought_items(event_log.events)
+        meta = {
+            "trained_at": datetime.now(UTC).isoformat(),
+            "top_k": settings.top_k,
+            "similar_k": settings.similar_k,
+            "data": data,
+            "metrics": last_evaluation(settings.evaluation_json),
+            "config": model.config.model_dump(mode="json"),
+            "feature_importance": model.feature_importance()
+            .head(IMPORTANCES_KEPT)
+            .round(6)
+            .to_dict(),
+            "stages": stages.as_dicts(),
+        }
+        with stages.stage("publish"):
+            published = publish(
+                store,
+                recommendations,
+                similar,
+                popular,
+                meta,
+                bought=bought,
+                keep=settings.versions_kept,
+            )
+    finally:
+        store.client.close()
+    log.info("run done in %.1f s: version %s is active", stages.total_seconds, published.version)
+    return RunResult(published, data, stages)

@@ -1,0 +1,42 @@
+"""`vitrina-trainer status`: the published versions as a table an operator can read."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from vitrina_shared.model_store import VersionInfo
+from vitrina_trainer.settings import hide_password
+
+MAIN_METRIC = "ndcg@10"
+
+
+def _day(value: Any) -> str:
+    return str(value)[:10] if value else "?"
+
+
+def format_versions(versions: Sequence[VersionInfo], redis_url: str) -> str:
+    """One line per version, newest first; the active one is marked with `*`."""
+    if not versions:
+        return f"no model version published in Redis at {hide_password(redis_url)}"
+    header = ("", "version", "published (UTC)", "data", "users", "events", MAIN_METRIC)
+    rows = [header]
+    for info in versions:
+        data = info.meta.get("data", {})
+        counts = info.meta.get("counts", {})
+        metric = info.meta.get("metrics", {}).get(MAIN_METRIC)
+        rows.append(
+            (
+                "*" if info.active else "",
+                info.version,
+                f"{info.published_at:%Y-%m-%d %H:%M}",
+                f"{_day(data.get('from'))} … {_day(data.get('to'))}",
+                f"{counts.get('users', 0):,}",
+                f"{data.get('events', 0):,}",
+                f"{metric:.4f}" if isinstance(metric, int | float) else "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    return "\n".join(lines)
