@@ -26,6 +26,22 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    from vitrina_shared.catalog import read_items
+    from vitrina_shared.events import read_events
+    from vitrina_trainer.evaluation import evaluate, metrics_table, write_report
+    from vitrina_trainer.settings import TrainerSettings
+
+    out = Path(args.out) if args.out else TrainerSettings().reports_dir
+    events = read_events(args.events).events
+    items = read_items(args.items) if args.items else None
+    result = evaluate(events, items)
+    json_path, html_path = write_report(result, out)
+    print(metrics_table(result, "allowed").round(4).to_string())
+    print(f"wrote {json_path} and {html_path}")
+    return 0
+
+
 def _settings(args: argparse.Namespace) -> "TrainerSettings":
     """Settings from the environment, with the flags given on the command line on top."""
     from vitrina_trainer.settings import TrainerSettings
@@ -118,6 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--if-missing", action="store_true", help="do nothing when OUT already holds events"
     )
     generate.set_defaults(handler=_generate)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="offline evaluation: baseline, each candidate source, two-stage model"
+    )
+    evaluate.add_argument("--events", nargs="+", required=True, help="event files or folders")
+    evaluate.add_argument("--items", help="the catalog, items.csv")
+    evaluate.add_argument("--out", help="report folder (default: DATA_DIR/reports)")
+    evaluate.set_defaults(handler=_evaluate)
 
     run = commands.add_parser("run", help="the daily job: train on everything, publish to Redis")
     run.add_argument("--events", nargs="+", help="event files or folders (.csv, .csv.gz, .parquet)")
