@@ -374,74 +374,108 @@ def _starts(counts: np.ndarray) -> np.ndarray:
     return np.cumsum(counts) - counts
 
 
-def make_events(
-    config: GeneratorConfig, catalog: Catalog, customers: Customers, rng: np.random.Generator
-) -> Events:
-    """Sessions → products looked at → views, carts and purchases with times and prices."""
-    stocked = np.bincount(catalog.sub, minlength=len(SUB_NAMES)) > 0
-    window = config.days * DAY_SECONDS
+@dataclass
+class Sessions:
+    """Visits: who, when, on which platform, re-buying habits or browsing one subcategory."""
 
-    # Sessions: when, on which platform, re-buying habits or browsing one subcategory.
+    user: np.ndarray
+    start: np.ndarray  # seconds since the start of the window
+    platform: np.ndarray
+    rebuying: np.ndarray
+    sub: np.ndarray
+    products: np.ndarray  # products looked at
+
+
+def make_sessions(
+    config: GeneratorConfig, catalog: Catalog, customers: Customers, rng: np.random.Generator
+) -> Sessions:
+    """Sessions in time order, which leaves the final sort of the events little to do."""
     user = np.repeat(np.arange(config.users), customers.sessions)
-    n_sessions = len(user)
-    day = np.arange(config.days)
-    weekday = (day + (config.start_day.astype("datetime64[D]").view("int64") + 3)) % 7
-    day_weight = np.where(weekday >= 5, WEEKEND_BOOST, 1.0)
+    count = len(user)
+    weekday = (np.arange(config.days) + config.start_day.view("int64") + 3) % 7  # 0 is Monday
     start = (
-        _draw(day_weight, n_sessions, rng) * DAY_SECONDS
-        + _draw(HOUR_WEIGHTS, n_sessions, rng) * 3_600
-        + rng.integers(0, 3_600, n_sessions)
+        _draw(np.where(weekday >= 5, WEEKEND_BOOST, 1.0), count, rng) * DAY_SECONDS
+        + _draw(HOUR_WEIGHTS, count, rng) * 3_600
+        + rng.integers(0, 3_600, count)
     )
-    # Sessions in time order make the final sort of the events nearly sorted already (fast).
     chronological = np.argsort(start, kind="stable")
     user, start = user[chronological], start[chronological]
     platform = np.where(
-        rng.random(n_sessions) < HOME_PLATFORM,
+        rng.random(count) < HOME_PLATFORM,
         customers.platform[user],
-        _draw(PLATFORM_SHARES, n_sessions, rng),
+        _draw(PLATFORM_SHARES, count, rng),
     )
-    rebuying = rng.random(n_sessions) < customers.habit_session[user]
-    slot = (rng.random(n_sessions)[:, None] > customers.favourite_cum[user, :-1]).sum(axis=1)
+    rebuying = rng.random(count) < customers.habit_session[user]
+    slot = (rng.random(count)[:, None] > customers.favourite_cum[user, :-1]).sum(axis=1)
     sub = customers.favourites[user, slot]
-    explore = rng.random(n_sessions) < EXPLORE_SESSION
+    explore = rng.random(count) < EXPLORE_SESSION
+    stocked = np.bincount(catalog.sub, minlength=len(SUB_NAMES)) > 0
     sub[explore] = _draw(SUB_TRAFFIC * stocked, int(explore.sum()), rng)
     extra = np.where(rebuying, PRODUCTS_PER_SESSION[True], PRODUCTS_PER_SESSION[False])
-    products = 1 + rng.poisson(extra)
+    return Sessions(user, start, platform, rebuying, sub, 1 + rng.poisson(extra))
 
-    # Products looked at, one row each, in session order.
-    session = np.repeat(np.arange(n_sessions), products)
-    session_start = _starts(products)
+
+@dataclass
+class Looks:
+    """Products looked at, one row each, in session order, with what came of each."""
+
+    session: np.ndarray
+    item: np.ndarray
+    habitual: np.ndarray
+    views: np.ndarray
+    carted: np.ndarray
+    bought: np.ndarray
+    qty: np.ndarray
+
+
+def make_looks(
+    catalog: Catalog, customers: Customers, sessions: Sessions, rng: np.random.Generator
+) -> Looks:
+    """What each session looked at, and the funnel calibrated to the export's 92 / 6.5 / 1.5 %."""
+    session = np.repeat(np.arange(len(sessions.user)), sessions.products)
     n = len(session)
-    owner = user[session]
-    habitual = rebuying[session]
+    owner = sessions.user[session]
+    habitual = sessions.rebuying[session]
     item = np.empty(n, dtype=np.int64)
     browsing = np.flatnonzero(~habitual)
     item[browsing] = _pick_products(
-        catalog, sub[session[browsing]], customers.price_level[owner[browsing]], rng
+        catalog, sessions.sub[session[browsing]], customers.price_level[owner[browsing]], rng
     )
     # A re-buying session goes through the customer's habits from a random one onwards.
     habit = np.flatnonzero(habitual)
     habit_owner = owner[habit]
-    first_habit = (rng.random(n_sessions) * customers.habit_count[user]).astype(np.int64)
-    nth = first_habit[session[habit]] + habit - session_start[session[habit]]
+    first_habit = rng.random(len(sessions.user)) * customers.habit_count[sessions.user]
+    nth = (
+        first_habit.astype(np.int64)[session[habit]]
+        + habit
+        - _starts(sessions.products)[session[habit]]
+    )
     pick = customers.habit_start[habit_owner] + nth % customers.habit_count[habit_owner]
     item[habit] = customers.habits[pick]
 
-    # The funnel, calibrated so that views / carts / purchases are 92 / 6.5 / 1.5 % of events.
     habit_share = habitual.mean()
-    cart_rate = np.where(habitual, CART_RATE[True], CART_RATE[False])
-    carts_per_product = habit_share * CART_RATE[True] + (1 - habit_share) * CART_RATE[False]
-    views_per_product = carts_per_product * FUNNEL_SHARES[VIEW] / FUNNEL_SHARES[CART]
-    purchases_per_product = carts_per_product * FUNNEL_SHARES[PURCHASE] / FUNNEL_SHARES[CART]
+    carts = habit_share * CART_RATE[True] + (1 - habit_share) * CART_RATE[False]
+    views = carts * FUNNEL_SHARES[VIEW] / FUNNEL_SHARES[CART]
+    purchases = carts * FUNNEL_SHARES[PURCHASE] / FUNNEL_SHARES[CART]
     habit_purchases = habit_share * CART_RATE[True] * HABIT_PURCHASE_RATE
-    browse_rate = (purchases_per_product - habit_purchases) / max(
-        (1 - habit_share) * CART_RATE[False], 1e-9
-    )
+    browse_rate = (purchases - habit_purchases) / max((1 - habit_share) * CART_RATE[False], 1e-9)
     purchase_rate = np.where(habitual, HABIT_PURCHASE_RATE, np.clip(browse_rate, 0.0, 1.0))
-    views = 1 + rng.poisson(max(views_per_product - 1, 0.0), n)
+    cart_rate = np.where(habitual, CART_RATE[True], CART_RATE[False])
+    n_views = 1 + rng.poisson(max(views - 1, 0.0), n)
     carted = rng.random(n) < cart_rate
     bought = carted & (rng.random(n) < purchase_rate)
     qty = QTY_CHOICES[_draw(QTY_SHARES, n, rng)]
+    return Looks(session, item, habitual, n_views, carted, bought, qty)
+
+
+def make_events(
+    config: GeneratorConfig, catalog: Catalog, customers: Customers, rng: np.random.Generator
+) -> Events:
+    """Sessions → products looked at → views, carts and purchases with times and prices."""
+    sessions = make_sessions(config, catalog, customers, rng)
+    looks = make_looks(catalog, customers, sessions, rng)
+    session, views = looks.session, looks.views
+    n = len(session)
 
     # Times: views a few seconds apart, the cart right after, a pause before the next product,
     # and one checkout at the end of the session for everything bought in it.
@@ -449,14 +483,13 @@ def make_events(
     cart_delay = 2 + rng.exponential(8.0, n).astype(np.int64)
     pause = 5 + rng.exponential(40.0, n).astype(np.int64)
     span = views * view_gap + cart_delay + pause
-    at = start[session] + _exclusive_cumsum(span, session_start, session)
-    session_last = session_start + products - 1
-    checkout = (
-        at[session_last] + span[session_last] + rng.exponential(30.0, n_sessions).astype(np.int64)
-    )
+    session_start = _starts(sessions.products)
+    at = sessions.start[session] + _exclusive_cumsum(span, session_start, session)
+    last = session_start + sessions.products - 1
+    checkout = at[last] + span[last] + rng.exponential(30.0, len(last)).astype(np.int64)
 
     # One event row per view, cart and purchase (int32 and in-place steps keep memory down).
-    per_product = (views + carted + bought).astype(np.int32)
+    per_product = (views + looks.carted + looks.bought).astype(np.int32)
     row_product = np.repeat(np.arange(n, dtype=np.int32), per_product)
     step = np.arange(len(row_product), dtype=np.int32)
     step -= _starts(per_product)[row_product]
@@ -474,24 +507,19 @@ def make_events(
 
     # The export's window cuts off what came after it; a product bought twice in one session is
     # one purchase.
-    keep = seconds < window
+    keep = seconds < config.days * DAY_SECONDS
     purchase_rows = purchase_rows[keep[purchase_rows]]
-    key = session[row_product[purchase_rows]] * config.items + item[row_product[purchase_rows]]
+    bought_product = row_product[purchase_rows]
+    key = session[bought_product] * config.items + looks.item[bought_product]
     _, first = np.unique(key, return_index=True)
     keep[purchase_rows] = False
     keep[purchase_rows[first]] = True
     row_product, event, seconds = row_product[keep], event[keep], seconds[keep]
     del keep
 
-    row_item = item.astype(np.int32)[row_product]
-    price100 = catalog.price100[row_item].astype(np.int32)
-    promo_day = seconds // DAY_SECONDS - catalog.promo_start[row_item]
-    promoted = np.flatnonzero((promo_day >= 0) & (promo_day < catalog.promo_days[row_item]))
-    del promo_day
-    discount = 1 - catalog.promo_discount[row_item[promoted]]
-    price100[promoted] = np.rint(price100[promoted] * discount / 100) * 100
-
-    row_user = owner.astype(np.int32)[row_product]
+    row_item = looks.item.astype(np.int32)[row_product]
+    price100 = _prices(catalog, row_item, seconds)
+    row_user = sessions.user.astype(np.int32)[session[row_product]]
     key = (seconds.astype(np.int64) * config.users + row_user) * 3 + event
     order = np.argsort(key, kind="stable")
     del key
@@ -508,11 +536,21 @@ def make_events(
         user=row_user[keep],
         item=row_item[keep],
         event=event[keep],
-        platform=platform.astype(np.int8)[session[row_product]][order],
+        platform=sessions.platform.astype(np.int8)[session[row_product]][order],
         price100=price100[order],
-        qty=np.where(event[keep] == VIEW, 1, qty.astype(np.int16)[row_product[order]]),
+        qty=np.where(event[keep] == VIEW, 1, looks.qty.astype(np.int16)[row_product[order]]),
         user_ids=customers.ids,
     )
+
+
+def _prices(catalog: Catalog, item: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """Listed prices, less the promotion of the day for products on one, in whole roubles."""
+    price100 = catalog.price100[item].astype(np.int32)
+    promo_day = seconds // DAY_SECONDS - catalog.promo_start[item]
+    promoted = np.flatnonzero((promo_day >= 0) & (promo_day < catalog.promo_days[item]))
+    discount = 1 - catalog.promo_discount[item[promoted]]
+    price100[promoted] = np.rint(price100[promoted] * discount / 100) * 100
+    return price100
 
 
 def _first_of_each_moment(
