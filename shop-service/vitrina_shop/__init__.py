@@ -5,13 +5,15 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app, g, render_template, url_for
+from flask import Flask, current_app, g, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from vitrina_shop import db, reco
+from vitrina_shop.links import image_url, product_url
 from vitrina_shop.money import format_price
 from vitrina_shop.placeholders import category_label
 from vitrina_shop.settings import ShopSettings
+from vitrina_shop.visitor import cart_ids
 
 CATEGORIES_TTL_S = 300.0
 csrf = CSRFProtect()
@@ -86,27 +88,14 @@ def _categories() -> list[tuple[str, int]]:
     return found
 
 
-def _cart_count() -> int:
-    from vitrina_shop import carts
-    from vitrina_shop.visitor import visitor_id
-
-    return len(carts.item_ids(db.get_db(), visitor_id()))
-
-
-def _image_url(product: Any) -> str:
-    """The product's own image, else a placeholder named by its category (or its title's last
-    word, so an uncategorised catalog is not a wall of identical pictures)."""
-    if product.image_url:
-        return product.image_url
-    words = [w for w in product.title.lower().split() if w.isalpha()]
-    return url_for("images.placeholder", category=product.category or (words[-1] if words else "_"))
-
-
 def _register_templating(app: Flask) -> None:
     app.jinja_env.filters["price"] = lambda value: format_price(value, app.config["CURRENCY"])
     app.jinja_env.filters["category_label"] = category_label
     app.jinja_env.globals.update(
-        image_url=_image_url, nav_categories=_categories, cart_count=_cart_count
+        image_url=image_url,
+        product_url=product_url,
+        nav_categories=_categories,
+        cart_count=lambda: len(cart_ids()),
     )
 
     @app.context_processor

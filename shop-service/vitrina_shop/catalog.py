@@ -2,12 +2,12 @@
 
 from flask import Blueprint, abort, current_app, g, render_template, request
 
-from vitrina_shop import carts, products, recommendations
+from vitrina_shop import products, recommendations
 from vitrina_shop.db import get_db
 from vitrina_shop.placeholders import category_label
 from vitrina_shop.products import MAX_QUERY_LENGTH
 from vitrina_shop.reco import get_reco
-from vitrina_shop.visitor import visitor_id
+from vitrina_shop.visitor import cart_ids
 
 bp = Blueprint("catalog", __name__)
 
@@ -25,7 +25,7 @@ def _page_number() -> int:
 @bp.get("/")
 def home() -> str:
     db, reco = get_db(), get_reco()
-    in_cart = carts.item_ids(db, visitor_id())
+    in_cart = cart_ids()
     personal = None
     if g.user is not None:
         personal = recommendations.recommended(db, reco, g.user.id, BLOCK_SIZE, in_cart)

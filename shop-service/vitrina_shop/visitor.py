@@ -37,6 +37,13 @@ def visitor_id() -> str:
     return session["guest_id"]
 
 
+def cart_ids() -> list[str]:
+    """What is in the visitor's cart, read once per request (the page and its header need it)."""
+    if "cart_ids" not in g:
+        g.cart_ids = carts.item_ids(get_db(), visitor_id())
+    return g.cart_ids
+
+
 def sign_in(user: User) -> None:
     guest = session.get("guest_id")
     session.clear()
