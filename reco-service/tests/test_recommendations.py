@@ -1,3 +1,5 @@
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 
@@ -101,3 +103,17 @@ def test_no_model_published_is_503(api):
     response = api.get("/recommendations/u1")
     assert response.status_code == 503
     assert response.json() == {"detail": "no model published yet"}
+
+
+def test_concurrent_requests_each_get_their_own_user(api, publish):
+    """Requests arriving together share one HMGET; each must still get its own list."""
+    publish("v1")
+    users = ["u1", "u2", "stranger"] * 10
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        bodies = list(pool.map(lambda u: api.get(f"/recommendations/{u}?k=1").json(), users))
+    firsts = {(b["user_id"], b["source"], b["items"][0]["item_id"]) for b in bodies}
+    assert firsts == {
+        ("u1", "personal", "a"),
+        ("u2", "personal", "c"),
+        ("stranger", "popular", "c"),
+    }

@@ -89,6 +89,8 @@ def create_app(settings: RecoSettings | None = None) -> FastAPI:
         summary="Recommendations published by the Vitrina trainer, served from Redis.",
         version="0.1.0",
         lifespan=lifespan,
+        # Our own Prometheus metrics and access log cover it; skip FastAPI's per-request check.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         default_response_class=OrjsonResponse,
         exception_handlers={
             RequestValidationError: _validation_error,

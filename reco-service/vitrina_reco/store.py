@@ -18,6 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from vitrina_reco.pipelining import HashReader
 from vitrina_shared.redis_layout import POPULAR, Ranking, RedisKeys, decode_ranking
 
 # Metadata keys the service reads; the trainer writes them (absent ones are reported as unknown).
@@ -70,6 +71,7 @@ class RecoStore:
         self._state: ModelState | None = None
         self._expires = 0.0
         self._refresh_lock = asyncio.Lock()
+        self._reader = HashReader(client)
 
     @classmethod
     def connect(cls, url: str, prefix: str, timeout: float, version_ttl: float) -> "RecoStore":
@@ -86,6 +88,7 @@ class RecoStore:
         return cls(Redis(connection_pool=pool), RedisKeys(prefix), timeout, version_ttl)
 
     async def close(self) -> None:
+        await self._reader.close()
         await self.client.aclose()
         await self.client.connection_pool.disconnect()
 
@@ -137,7 +140,7 @@ class RecoStore:
             raise StoreUnavailableError(f"model version {version} is unreadable: {exc!r}") from exc
 
     async def _ranking(self, key: str, field: str) -> Ranking | None:
-        blob = await self._call(lambda: self.client.hget(key, field))
+        blob = await self._call(lambda: self._reader.hget(key, field))
         if blob is None:
             return None
         try:

@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from vitrina_reco.dependencies import Store
+from vitrina_reco.dependencies import store_of
 from vitrina_reco.schemas import ModelInfo
 
 router = APIRouter(tags=["model"])
@@ -15,8 +15,8 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 @router.get("/model", response_model=ModelInfo)
-async def model(store: Store) -> ModelInfo:
-    state = await store.state()
+async def model(request: Request) -> ModelInfo:
+    state = await store_of(request).state()
     meta = state.meta
     trained_at = meta.get("trained_at")
     return ModelInfo(

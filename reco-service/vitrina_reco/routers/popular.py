@@ -3,7 +3,7 @@
 from fastapi import APIRouter, HTTPException, Request
 
 from vitrina_reco.access import set_source
-from vitrina_reco.dependencies import Store
+from vitrina_reco.dependencies import store_of
 from vitrina_reco.params import Exclude, K, check_k, parse_exclude
 from vitrina_reco.responses import OrjsonResponse, ranked
 from vitrina_reco.schemas import RankedList
@@ -15,12 +15,11 @@ router = APIRouter(tags=["recommendations"])
 @router.get("/popular", response_model=RankedList)
 async def popular(
     request: Request,
-    store: Store,
     k: K = 10,
     exclude: Exclude = [],  # noqa: B006 - FastAPI copies query defaults per request
 ) -> OrjsonResponse:
     excluded = parse_exclude(exclude)
-    state = await store.state()
+    state = await store_of(request).state()
     check_k(k, state)
     fallback = state.fallback()
     if fallback is None:

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from vitrina_reco.access import set_source
-from vitrina_reco.dependencies import Store
+from vitrina_reco.dependencies import store_of
 from vitrina_reco.params import Exclude, K, UserId, check_k, parse_exclude
 from vitrina_reco.responses import OrjsonResponse, ranked
 from vitrina_reco.schemas import PERSONAL, Recommendations
@@ -15,7 +15,6 @@ router = APIRouter(tags=["recommendations"])
 @router.get("/recommendations/{user_id}", response_model=Recommendations)
 async def recommendations(
     request: Request,
-    store: Store,
     user_id: UserId,
     k: K = 10,
     exclude: Exclude = [],  # noqa: B006 - FastAPI copies query defaults per request
@@ -25,6 +24,7 @@ async def recommendations(
 ) -> OrjsonResponse:
     """Ranked products for one customer; unknown ones get a fallback list, named in `source`."""
     excluded = parse_exclude(exclude)
+    store = store_of(request)
     state = await store.state()
     check_k(k, state)
     ranking = await store.user_ranking(state.version, user_id)

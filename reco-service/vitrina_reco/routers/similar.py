@@ -3,7 +3,7 @@
 from fastapi import APIRouter, HTTPException, Request
 
 from vitrina_reco.access import set_source
-from vitrina_reco.dependencies import Store
+from vitrina_reco.dependencies import store_of
 from vitrina_reco.params import Exclude, ItemId, K, check_k, parse_exclude
 from vitrina_reco.responses import OrjsonResponse, ranked
 from vitrina_reco.schemas import SIMILAR, SimilarItems
@@ -15,13 +15,13 @@ router = APIRouter(tags=["recommendations"])
 @router.get("/similar/{item_id}", response_model=SimilarItems)
 async def similar(
     request: Request,
-    store: Store,
     item_id: ItemId,
     k: K = 10,
     exclude: Exclude = [],  # noqa: B006 - FastAPI copies query defaults per request
 ) -> OrjsonResponse:
     """The product itself is never in its own list."""
     excluded = parse_exclude(exclude) | {item_id}
+    store = store_of(request)
     state = await store.state()
     check_k(k, state)
     ranking = await store.similar(state.version, item_id)

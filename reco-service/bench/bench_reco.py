@@ -1,0 +1,187 @@
+"""`make bench-reco`: reco-service's latency and throughput under wrk, against a trivial endpoint.
+
+Publishes synthetic recommendations for 100,000 users through the trainer's publishing code into a
+private Redis, starts `vitrina-reco` (one worker) and loads it from wrk, a C load generator in its
+own process (Debian package `wrk`). Prints p50 / p99 latency and requests/s at concurrency 1 and 32
+for `GET /recommendations/{user}` and for `GET /health` on the same server (the web stack's
+ceiling), and the ratio between their throughputs. Everything listens on 127.0.0.1 only and every
+run is bounded by `--seconds`.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import redis
+
+from vitrina_shared.model_store import ModelStore
+from vitrina_shared.redis_layout import POPULAR, encode_ranking
+from vitrina_shared.redis_server import PrivateRedis, free_port
+
+# wrk picks a random known user per request; its Lua runs inside wrk, not in Python.
+USERS_SCRIPT = """
+math.randomseed(42)
+request = function()
+  return wrk.format("GET", "/recommendations/u" .. math.random(0, {users} - 1) .. "?k={k}")
+end
+"""
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def publish(url: str, users: int, items: int, top_k: int, seed: int = 7) -> float:
+    """Write one version the way the trainer does (ModelStore), returning the seconds it took."""
+    rng = np.random.default_rng(seed)
+    catalog = np.array([f"i{n}" for n in range(items)])
+    scores = np.sort(rng.random(top_k))[::-1].round(6).tolist()
+    started = time.perf_counter()
+    client = redis.Redis.from_url(url)
+    store = ModelStore(client)
+    writer = store.begin()
+
+    def user_lists():
+        for user in range(users):
+            picks = catalog[rng.choice(items, top_k + 5, replace=False)].tolist()
+            yield f"u{user}", encode_ranking(picks[:top_k], scores, picks[top_k:])
+
+    writer.write_users(user_lists())
+    writer.write_similar(
+        (f"i{n}", encode_ranking(catalog[rng.choice(items, top_k, replace=False)], scores))
+        for n in range(items)
+    )
+    writer.write_fallbacks([(POPULAR, encode_ranking(catalog[:top_k].tolist(), scores))])
+    writer.write_meta({"top_k": top_k, "trained_at": "synthetic", "data": {"users": users}})
+    store.activate(writer.version)
+    client.close()
+    return time.perf_counter() - started
+
+
+def wait_ready(base: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"vitrina-reco exited with code {process.returncode}")
+        try:
+            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("vitrina-reco did not become ready in time")
+
+
+def to_ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * UNITS[unit]
+
+
+def wrk(url: str, connections: int, seconds: int, script: Path | None) -> dict[str, float]:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    if script is not None:
+        command += ["-s", str(script)]
+    out = subprocess.run(
+        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
+    ).stdout
+    percentiles = dict(re.findall(r"^\s+(50|99)\.000%\s+(\S+)$", out, re.MULTILINE))
+    if not percentiles:
+        percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)$", out, re.MULTILINE)
+    return {
+        "p50_ms": to_ms(percentiles["50"]),
+        "p99_ms": to_ms(percentiles["99"]),
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "errors": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--top-k", type=int, default=100, help="products stored per user")
+    parser.add_argument("--k", type=int, default=10, help="products asked for per request")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument("--access-log", choices=["on", "off"], default="on")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: install it with `apt-get install wrk` (Debian package)")
+
+    with PrivateRedis() as server, tempfile.TemporaryDirectory(prefix="bench-reco-") as tmp:
+        print(f"publishing {args.users:,} users × {args.top_k} products ...", flush=True)
+        seconds = publish(server.url, args.users, args.items, args.top_k)
+        print(f"published in {seconds:.1f} s", flush=True)
+        script = Path(tmp) / "users.lua"
+        script.write_text(USERS_SCRIPT.format(users=args.users, k=args.k))
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "REDIS_URL": server.url,
+            "RECO_API_TOKEN": "",
+            "RECO_ACCESS_LOG": "true" if args.access_log == "on" else "false",
+        }
+        log_path = Path(tmp) / "reco.log"
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                [str(Path(sys.executable).parent / "vitrina-reco"), "--port", str(port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_ready(base, process)
+                wrk(f"{base}/health", 8, 2, None)  # warm-up
+                wrk(base, 8, 2, script)
+                results = {}
+                for name, url, lua in (
+                    ("recommendations", base, script),
+                    ("health (ceiling)", f"{base}/health", None),
+                ):
+                    for connections in (1, 32):
+                        results[name, connections] = wrk(url, connections, args.seconds, lua)
+            finally:
+                process.terminate()
+                process.wait(timeout=10)
+        report(args, results)
+
+
+def report(args: argparse.Namespace, results: dict) -> None:
+    print(
+        f"\nreco-service, 1 uvicorn worker, {args.users:,} users, k={args.k} of {args.top_k} "
+        f"stored, access log {args.access_log}, wrk -t1, {args.seconds} s per run, "
+        f"{os.cpu_count()} cores shared with the load generator"
+    )
+    print(f"{'endpoint':<20}{'conc.':>6}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>10}{'errors':>8}")
+    for (name, connections), r in results.items():
+        print(
+            f"{name:<20}{connections:>6}{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}{r['rps']:>10.0f}"
+            f"{r['errors']:>8}  {r['socket_errors']}"
+        )
+    for connections in (1, 32):
+        ratio = (
+            results["recommendations", connections]["rps"]
+            / results["health (ceiling)", connections]["rps"]
+        )
+        print(f"throughput of recommendations / health at concurrency {connections}: {ratio:.0%}")
+    one, many = results["recommendations", 1], results["recommendations", 32]
+    ceiling = results["health (ceiling)", 32]["rps"]
+    print(
+        "aims: p50 < 1 ms at concurrency 1: "
+        f"{'met' if one['p50_ms'] < 1 else 'MISSED'} ({one['p50_ms']:.3f} ms); "
+        f"p99 < 5 ms: {'met' if many['p99_ms'] < 5 else 'MISSED'} ({many['p99_ms']:.3f} ms at 32); "
+        f"≥ 80 % of the ceiling: {'met' if many['rps'] >= 0.8 * ceiling else 'MISSED'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

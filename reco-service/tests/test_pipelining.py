@@ -1,0 +1,64 @@
+"""Auto-pipelining against real Redis: reads of one loop turn share one HMGET."""
+
+import asyncio
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from vitrina_reco.pipelining import HashReader
+
+
+def hmget_calls(redis_client) -> int:
+    return redis_client.info("commandstats").get("cmdstat_hmget", {}).get("calls", 0)
+
+
+async def read(url: str, reads: list[tuple[str, str]]) -> list:
+    client = Redis.from_url(url)
+    reader = HashReader(client)
+    try:
+        return await asyncio.gather(*(reader.hget(key, field) for key, field in reads))
+    finally:
+        await reader.close()
+        await client.aclose()
+
+
+def test_reads_of_one_turn_go_out_as_one_hmget_per_key(redis_url, redis_client):
+    redis_client.hset("h", mapping={"a": "1", "b": "2"})
+    redis_client.hset("g", mapping={"a": "3"})
+    redis_client.config_resetstat()
+    values = asyncio.run(read(redis_url, [("h", "a"), ("h", "b"), ("h", "zz"), ("g", "a")]))
+    assert values == [b"1", b"2", None, b"3"]
+    assert hmget_calls(redis_client) == 2
+
+
+def test_a_failed_read_fails_every_waiter():
+    async def scenario() -> None:
+        client = Redis(port=1, socket_connect_timeout=0.2, retry=None)  # nothing listens there
+        reader = HashReader(client)
+        results = await asyncio.gather(
+            reader.hget("h", "a"), reader.hget("h", "b"), return_exceptions=True
+        )
+        await client.aclose()
+        assert all(isinstance(result, RedisConnectionError) for result in results)
+
+    asyncio.run(scenario())
+
+
+def test_a_cancelled_waiter_does_not_disturb_the_others(redis_url, redis_client):
+    redis_client.hset("h", mapping={"a": "1", "b": "2"})
+
+    async def scenario() -> bytes | None:
+        client = Redis.from_url(redis_url)
+        reader = HashReader(client)
+        first, second = reader.hget("h", "a"), reader.hget("h", "b")
+        first.cancel()
+        try:
+            with pytest.raises(asyncio.CancelledError):
+                await first
+            return await second
+        finally:
+            await reader.close()
+            await client.aclose()
+
+    assert asyncio.run(scenario()) == b"2"
