@@ -9,6 +9,7 @@ from vitrina_trainer.errors import EXPECTED_ERRORS, TrainerError
 from vitrina_trainer.stages import configure_logging
 
 if TYPE_CHECKING:
+    from vitrina_trainer.pipeline import RunResult
     from vitrina_trainer.settings import TrainerSettings
 
 
@@ -55,24 +56,39 @@ def _settings(args: argparse.Namespace) -> "TrainerSettings":
 
 
 def _run(args: argparse.Namespace) -> int:
-    from vitrina_trainer.pipeline import run
     from vitrina_trainer.stages import exit_on_sigterm
 
     exit_on_sigterm()
     settings = _settings(args)
-    if not args.events and not settings.shop_db_url:
-        raise TrainerError("nothing to train on: give --events PATH… and/or --shop-db URL")
-    result = run(
-        settings,
-        [Path(p) for p in args.events or []],
-        Path(args.items) if args.items else None,
-        settings.shop_db_url,
-    )
+    result = _train(settings, args.events, args.items)
     done = result.published
     print(
         f"published version {done.version}: {done.users:,} users, {done.similar:,} similar "
         f"lists, in {result.stages.total_seconds:.1f} s"
     )
+    return 0
+
+
+def _train(settings: "TrainerSettings", events: list[str] | None, items: str | None) -> "RunResult":
+    """One run on the given files, else on EVENTS / ITEMS, plus the shop's event log."""
+    from vitrina_trainer.pipeline import run
+
+    paths = [Path(p) for p in events] if events else []
+    if not paths and settings.events_path:
+        paths = [settings.events_path]
+    if not paths and not settings.shop_db_url:
+        raise TrainerError("nothing to train on: give --events PATH… (or EVENTS) and/or --shop-db")
+    catalog = Path(items) if items else settings.items_path
+    return run(settings, paths, catalog, settings.shop_db_url)
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    from vitrina_trainer.schedule import run_schedule
+    from vitrina_trainer.stages import exit_on_sigterm
+
+    exit_on_sigterm()
+    settings = _settings(args)
+    run_schedule(settings, lambda: _train(settings, args.events, args.items))
     return 0
 
 
@@ -144,12 +160,23 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=_evaluate)
 
     run = commands.add_parser("run", help="the daily job: train on everything, publish to Redis")
-    run.add_argument("--events", nargs="+", help="event files or folders (.csv, .csv.gz, .parquet)")
-    run.add_argument("--items", help="the catalog, items.csv")
+    run.add_argument("--events", nargs="+", help="event files or folders (env EVENTS)")
+    run.add_argument("--items", help="the catalog, items.csv (env ITEMS)")
     run.add_argument("--shop-db", help="SQLAlchemy URL of the shop's database (env SHOP_DB_URL)")
     run.add_argument("--top-k", type=int, help="products stored per user, >= 50 (TRAINER_TOP_K)")
     run.add_argument("--redis-url", help="where to publish (env REDIS_URL)")
     run.set_defaults(handler=_run)
+
+    schedule = commands.add_parser(
+        "schedule", help="train now if no model is published, then daily at TRAIN_AT (UTC)"
+    )
+    schedule.add_argument("--events", nargs="+", help="event files or folders (env EVENTS)")
+    schedule.add_argument("--items", help="the catalog, items.csv (env ITEMS)")
+    schedule.add_argument(
+        "--shop-db", help="SQLAlchemy URL of the shop's database (env SHOP_DB_URL)"
+    )
+    schedule.add_argument("--redis-url", help="where to publish (env REDIS_URL)")
+    schedule.set_defaults(handler=_schedule)
 
     status = commands.add_parser("status", help="list the published model versions")
     status.add_argument("--redis-url", help="env REDIS_URL")

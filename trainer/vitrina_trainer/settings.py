@@ -1,5 +1,6 @@
 """The trainer's settings: read once from the environment; the CLI's flags override them."""
 
+from datetime import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,6 +28,17 @@ class TrainerSettings(VitrinaSettings):
         None,
         validation_alias="SHOP_DB_URL",
         description="SQLAlchemy URL of the shop's database; its event log joins the training data.",
+    )
+    events_path: Path | None = Field(
+        None,
+        validation_alias="EVENTS",
+        description="Events `run` and `schedule` train on when no --events is given.",
+    )
+    items_path: Path | None = Field(
+        None, validation_alias="ITEMS", description="items.csv used when no --items is given."
+    )
+    train_at: time = Field(
+        time(3, 0), validation_alias="TRAIN_AT", description="`schedule`: daily run time, UTC."
     )
     redis_timeout_s: float = Field(
         30.0, gt=0, validation_alias="TRAINER_REDIS_TIMEOUT_S", description="Per-command timeout."
