@@ -56,3 +56,25 @@ def test_unfitted_model_says_so() -> None:
 def test_unknown_source_is_a_clear_error(shop_events: pd.DataFrame) -> None:
     with pytest.raises(TrainerError, match="unknown candidate source"):
         TwoStageRecommender(RecommenderConfig(sources=("history", "magic"))).fit(shop_events)
+
+
+def test_short_lists_are_topped_up_with_popular_items(shop_events: pd.DataFrame) -> None:
+    only_history = FAST.model_copy(update={"sources": ("history",)})
+    model = TwoStageRecommender(only_history).fit(shop_events)
+    reco = model.recommend(["u1", "u2"], k=12)
+    assert reco.groupby(Columns.USER).size().to_dict() == {"u1": 12, "u2": 12}
+    assert not reco.duplicated([Columns.USER, Columns.ITEM]).any()
+    for _, group in reco.groupby(Columns.USER):
+        assert group["rank"].tolist() == list(range(1, 13))
+        assert group["score"].is_monotonic_decreasing
+    own = set(shop_events.loc[shop_events[Columns.USER] == "u1", Columns.ITEM])
+    u1 = reco[reco[Columns.USER] == "u1"]
+    assert set(u1[Columns.ITEM].head(len(own))) == own
+
+
+def test_catalog_limits_what_is_recommended(shop_events: pd.DataFrame) -> None:
+    catalog = pd.DataFrame({Columns.ITEM: [f"p{i}" for i in range(20)], "category": ""})
+    model = TwoStageRecommender(FAST).fit(shop_events, catalog)
+    reco = model.recommend(["u1", "u5"], k=15)
+    assert set(reco[Columns.ITEM]) <= set(catalog[Columns.ITEM])
+    assert len(reco) == 30

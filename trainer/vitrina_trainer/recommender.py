@@ -72,6 +72,14 @@ class NotFittedError(TrainerError):
     """recommend/similar_items/popular called before fit."""
 
 
+def _rank_within(groups: np.ndarray) -> np.ndarray:
+    """1, 2, 3… within each run of equal values of a sorted array."""
+    if len(groups) == 0:
+        return np.array([], np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
+    return np.arange(len(groups)) - np.repeat(starts, np.diff(np.r_[starts, len(groups)])) + 1
+
+
 def make_sources(c: RecommenderConfig) -> dict[str, CandidateSource]:
     """Stage one as configured; popular and co-occurrence always exist (fallback, similar items)."""
     makers = {
@@ -227,27 +235,49 @@ class TwoStageRecommender:
     def _top_up(
         self, ranked: pd.DataFrame | None, users: np.ndarray, k: int, exclude_seen: bool
     ) -> pd.DataFrame:
-        """Best k per user from the ranked rows, popular products after them where short."""
+        """Best k per user from the ranked rows, then popular products for the users still short.
+
+        Filler scores continue below the lowest ranked score, so score order is rank order.
+        """
         data = self._require_fitted()
-        items, _ = self.sources["popular"].top(k + 200 if exclude_seen else k)
-        fill = pd.DataFrame(
-            {
-                Columns.USER: np.repeat(users, len(items)),
-                Columns.ITEM: np.tile(items, len(users)),
-                SCORE: np.tile(-np.arange(1, len(items) + 1, dtype=np.float64) - 1e9, len(users)),
-            }
-        )
-        frames = [fill] if ranked is None else [ranked, fill]
-        every = pd.concat(frames, ignore_index=True).drop_duplicates(
-            [Columns.USER, Columns.ITEM], keep="first"
-        )
+        n_items = data.n_items
+        users = np.asarray(users, dtype=np.int64)
+        if ranked is None:
+            ranked = pd.DataFrame({Columns.USER: [], Columns.ITEM: [], SCORE: []})
+        user = ranked[Columns.USER].to_numpy(np.int64)
+        item = ranked[Columns.ITEM].to_numpy(np.int64)
+        score = ranked[SCORE].to_numpy(np.float64)
+        seen = np.array([], np.int64)
         if exclude_seen:
-            seen = np.unique(data.user.astype(np.int64) * data.n_items + data.item)
-            keys = every[Columns.USER].to_numpy(np.int64) * data.n_items + every[Columns.ITEM]
-            every = every[~np.isin(keys, seen)]
-        every = every.sort_values([Columns.USER, SCORE], ascending=[True, False], kind="stable")
-        every[RANK] = every.groupby(Columns.USER, sort=False).cumcount() + 1
-        return every[every[RANK] <= k].reset_index(drop=True)
+            seen = np.unique(data.user.astype(np.int64) * n_items + data.item)
+            keep = ~np.isin(user * n_items + item, seen)
+            user, item, score = user[keep], item[keep], score[keep]
+        order = np.lexsort((-score, user))
+        user, item, score = user[order], item[order], score[order]
+        rank = _rank_within(user)
+        best = rank <= k
+        user, item, score, rank = user[best], item[best], score[best], rank[best]
+
+        have = np.zeros(int(users.max(initial=0)) + 1, np.int64)
+        np.add.at(have, user, 1)
+        short = users[have[users] < k]
+        if len(short):
+            popular, _ = self.sources["popular"].top(2 * k + (200 if exclude_seen else 0))
+            fill_user = np.repeat(short, len(popular))
+            fill_item = np.tile(popular.astype(np.int64), len(short))
+            taken = np.concatenate([user * n_items + item, seen])
+            fresh = ~np.isin(fill_user * n_items + fill_item, taken)
+            fill_user, fill_item = fill_user[fresh], fill_item[fresh]
+            fill_rank = _rank_within(fill_user) + have[fill_user]
+            fits = fill_rank <= k
+            floor = score.min(initial=0.0)
+            user = np.concatenate([user, fill_user[fits]])
+            item = np.concatenate([item, fill_item[fits]])
+            rank = np.concatenate([rank, fill_rank[fits]])
+            score = np.concatenate([score, floor - fill_rank[fits]])
+            order = np.lexsort((rank, user))
+            user, item, score, rank = user[order], item[order], score[order], rank[order]
+        return pd.DataFrame({Columns.USER: user, Columns.ITEM: item, SCORE: score, RANK: rank})
 
     def similar_items(self, k: int) -> pd.DataFrame:
         """Each product's k nearest products by co-occurrence in customers' histories."""
