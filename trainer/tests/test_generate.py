@@ -12,6 +12,7 @@ from rectools.metrics import NDCG
 from vitrina_shared.catalog import read_items
 from vitrina_shared.events import read_events
 from vitrina_shared.schema import EVENT_TYPES, PLATFORMS, Columns, EventType, Raw
+from vitrina_trainer.errors import TrainerError
 from vitrina_trainer.generate import (
     CART,
     EVENTS_FILE,
@@ -212,15 +213,16 @@ def test_raw_export_has_lists_and_prefixes_and_reads_back_to_the_same_events(wri
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("users", 0), ("items", 0), ("days", 0), ("sessions_per_day", 0.0)]
+    ("field", "value"),
+    [("users", 0), ("items", 0), ("days", 0), ("days", 10_000), ("sessions_per_day", 0.0)],
 )
-def test_config_refuses_empty_sizes(field, value):
-    with pytest.raises(ValueError, match=field):
+def test_config_refuses_sizes_out_of_range(field, value):
+    with pytest.raises(TrainerError, match=field):
         GeneratorConfig(**{field: value})
 
 
 def test_config_refuses_a_bad_start():
-    with pytest.raises(ValueError, match="start"):
+    with pytest.raises(TrainerError, match="start"):
         GeneratorConfig(start="31.07.2023")
 
 

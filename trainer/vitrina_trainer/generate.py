@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from vitrina_shared.schema import EVENT_TYPES, EXPORT_PREFIX, PLATFORMS, ItemColumns, Raw
 from vitrina_trainer.catalog_names import CATEGORIES, MODEL_SUFFIXES
+from vitrina_trainer.errors import TrainerError
 
 EVENTS_FILE = "events.csv.gz"
 ITEMS_FILE = "items.csv"
@@ -64,6 +65,7 @@ QTY_SHARES = np.array([0.82, 0.11, 0.04, 0.015, 0.01, 0.005])
 PROMO_ITEMS = 0.3  # products on promotion for a few days of the window
 PROMO_DISCOUNTS = np.array([0.05, 0.10, 0.15, 0.20, 0.30])
 USER_ID_LENGTH = 39  # digits of a 128-bit integer
+MAX_DAYS = 3_660  # ten years; event times are int32 seconds
 WRITE_CHUNK_ROWS = 1_000_000
 GZIP_LEVEL = 1
 
@@ -82,13 +84,15 @@ class GeneratorConfig:
     def __post_init__(self) -> None:
         for name in ("users", "items", "days"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise TrainerError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.days > MAX_DAYS:
+            raise TrainerError(f"days must be at most {MAX_DAYS}, got {self.days}")
         if not self.sessions_per_day > 0:
-            raise ValueError(f"sessions_per_day must be positive, got {self.sessions_per_day}")
+            raise TrainerError(f"sessions_per_day must be positive, got {self.sessions_per_day}")
         try:
             np.datetime64(self.start, "D")
         except ValueError as exc:
-            raise ValueError(f"start must be a date like 2023-07-31, got {self.start!r}") from exc
+            raise TrainerError(f"start must be a date like 2023-07-31, got {self.start!r}") from exc
 
     @property
     def start_day(self) -> np.datetime64:
