@@ -266,3 +266,12 @@ def test_a_personal_model_beats_popular():
 
 def test_event_codes_follow_the_schema():
     assert [EVENT_TYPES[code] for code in (VIEW, CART, PURCHASE)] == list(EventType)
+
+
+def test_summary_says_what_was_written(written):
+    out, summary = written
+    text = str(summary)
+    assert f"wrote {summary.events:,} events" in text
+    assert "2023-07-31 … 2023-08-13" in text
+    assert "view_item 9" in text and "Android" in text
+    assert str(out / EVENTS_FILE) in text
