@@ -34,6 +34,7 @@ def _config(settings: ShopSettings) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": settings.secure_cookies,
         "MAX_CONTENT_LENGTH": 64 * 1024,
+        "PASSWORD_HASH_METHOD": "scrypt",
     }
 
 

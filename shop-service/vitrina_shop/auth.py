@@ -1,6 +1,15 @@
 """Sign-up, sign-in and sign-out."""
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -34,7 +43,9 @@ def register() -> ResponseReturnValue:
                 id=new_id("u"),
                 email=email,
                 name=form.name.data.strip(),
-                password_hash=generate_password_hash(form.password.data),
+                password_hash=generate_password_hash(
+                    form.password.data, method=current_app.config["PASSWORD_HASH_METHOD"]
+                ),
             )
             db.add(user)
             db.flush()

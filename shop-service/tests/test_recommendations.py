@@ -1,0 +1,39 @@
+from flask import Flask
+
+from vitrina_shop import recommendations
+from vitrina_shop.db import session_scope
+from vitrina_shop.reco import RecoClient
+
+from .conftest import FakeReco
+
+
+def _ids(block: recommendations.Block) -> list[str]:
+    return [p.id for p in block.products]
+
+
+def test_recommended_drops_unknown_and_excluded_products(app: Flask, fake_reco: FakeReco) -> None:
+    fake_reco.answer("/recommendations/u1", ["GONE", "A2", "C1", "B1"])
+    reco = RecoClient(fake_reco.url, 0.3, None)
+    with session_scope(app) as db:
+        block = recommendations.recommended(db, reco, "u1", 2, ["C1"])
+    assert (_ids(block), block.source, block.version) == (["A2", "B1"], "personal", "v-test")
+    reco.close()
+
+
+def test_a_list_of_only_unknown_products_falls_back(app: Flask, fake_reco: FakeReco) -> None:
+    fake_reco.answer("/recommendations/u1", ["GONE"])
+    reco = RecoClient(fake_reco.url, 0.3, None)
+    with session_scope(app) as db:
+        block = recommendations.recommended(db, reco, "u1", 3, ["A1"])
+    assert (_ids(block), block.source) == (["B1", "X9", "A2"], recommendations.SHOP_FALLBACK)
+    reco.close()
+
+
+def test_similar_without_a_category_falls_back_to_popular(app: Flask, fake_reco: FakeReco) -> None:
+    reco = RecoClient(fake_reco.url, 0.3, None)
+    with session_scope(app) as db:
+        from vitrina_shop.models import Product
+
+        block = recommendations.similar(db, reco, db.get(Product, "C1"), 2)
+    assert (_ids(block), block.source) == (["A1", "B1"], recommendations.SHOP_FALLBACK)
+    reco.close()
