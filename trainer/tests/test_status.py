@@ -33,3 +33,10 @@ def test_no_versions_says_where_it_looked():
     assert format_versions([], "redis://:pw@h:6379/0") == (
         "no model version published in Redis at redis://:***@h:6379/0"
     )
+
+
+def test_half_written_versions_are_listed():
+    text = format_versions([], "redis://h", building=["v9"])
+    assert text.splitlines()[1] == (
+        "being written, or left by a killed run (pruned once its lock is gone): v9"
+    )

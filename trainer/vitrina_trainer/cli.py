@@ -99,7 +99,8 @@ def _status(args: argparse.Namespace) -> int:
     settings = _settings(args)
     store = connect_store(settings)
     try:
-        print(format_versions(store.versions(), settings.redis_url))
+        building = sorted(v.decode() for v in store.client.smembers(store.keys.building))
+        print(format_versions(store.versions(), settings.redis_url, building))
     finally:
         store.client.close()
     return 0

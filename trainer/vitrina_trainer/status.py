@@ -13,10 +13,21 @@ def _day(value: Any) -> str:
     return str(value)[:10] if value else "?"
 
 
-def format_versions(versions: Sequence[VersionInfo], redis_url: str) -> str:
-    """One line per version, newest first; the active one is marked with `*`."""
+def format_versions(
+    versions: Sequence[VersionInfo], redis_url: str, building: Sequence[str] = ()
+) -> str:
+    """One line per version, newest first; the active one is marked with `*`.
+
+    `building` are versions being written, or left half-written by a killed run.
+    """
+    notes = [
+        f"being written, or left by a killed run (pruned once its lock is gone): {version}"
+        for version in building
+    ]
     if not versions:
-        return f"no model version published in Redis at {hide_password(redis_url)}"
+        return "\n".join(
+            [f"no model version published in Redis at {hide_password(redis_url)}", *notes]
+        )
     header = ("", "version", "published (UTC)", "data", "users", "events", MAIN_METRIC)
     rows = [header]
     for info in versions:
@@ -39,4 +50,4 @@ def format_versions(versions: Sequence[VersionInfo], redis_url: str) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
-    return "\n".join(lines)
+    return "\n".join([*lines, *notes])
