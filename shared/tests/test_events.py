@@ -61,6 +61,16 @@ def test_bracketed_lists_become_one_row_per_product(tmp_path):
     assert log.skipped == {ev.LIST_LENGTHS: 1}
 
 
+def test_lists_of_equal_length_skip_nothing(tmp_path):
+    path = write(
+        tmp_path,
+        'Site,2023-08-01 10:00:00+00:00,2023-08-01,u1,purchase,"[1, 2]","[1, 1]","[100, 200]"',
+    )
+    log = read_events(path)
+    assert len(log.events) == 2
+    assert log.skipped == {}
+
+
 def test_export_prefix_is_stripped_and_unknown_types_dropped(tmp_path):
     path = write(
         tmp_path,

@@ -216,7 +216,8 @@ class _Cleaner:
         lengths = [pc.list_value_length(lists[name]) for name in LIST_COLUMNS]
         unequal = pc.or_(pc.not_equal(lengths[0], lengths[1]), pc.not_equal(lengths[0], lengths[2]))
         keep = pc.invert(unequal)
-        self.skipped[LIST_LENGTHS] += pc.sum(unequal).as_py() or 0
+        if dropped := pc.sum(unequal).as_py():
+            self.skipped[LIST_LENGTHS] += dropped
         table = table.filter(keep)
         lists = {name: pc.filter(values, keep) for name, values in lists.items()}
         parents = pc.list_parent_indices(lists[Raw.ITEM_ID])
