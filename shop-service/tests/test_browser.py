@@ -149,6 +149,10 @@ def test_recommended_product_to_order(stack: str, browser) -> None:
     assert recommended.get_attribute("data-model-version") == "v-browser"
     titles = recommended.locator(".card-title").all_inner_texts()
     assert titles == ["Desk lamp", "Blue mug", "Notebook", "Red mug"]  # topped up: popular
+    page.wait_for_function(  # the placeholders on screen are drawn, none is broken
+        "Array.from(document.querySelectorAll('.card img'))"
+        ".slice(0, 4).every(img => img.complete && img.naturalWidth > 0)"
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
 

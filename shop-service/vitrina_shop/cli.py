@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> None:
             "loglevel": "info",
             "timeout": 30,
             "graceful_timeout": 5,
+            # A fixed socket in $HOME would collide between two shops on one machine.
+            "control_socket_disable": True,
         }
     ).run()
 
