@@ -24,18 +24,28 @@ def events() -> pd.DataFrame:
 
 def test_events_are_encoded_in_time_order_without_guests() -> None:
     data = Interactions.from_events(events())
-    assert list(data.users) == ["a", "b"]
-    assert list(data.items) == ["y", "x"]
-    assert data.user.tolist() == [0, 0, 1]
-    assert data.item.tolist() == [0, 1, 1]
+    assert list(data.users) == ["b", "a"]
+    assert list(data.items) == ["x", "y"]
+    assert data.users[data.user].tolist() == ["a", "a", "b"]
+    assert data.items[data.item].tolist() == ["y", "x", "x"]
     assert data.weight.tolist() == [1.0, 2.0, 4.0]
     assert data.now == to_day(START + pd.Timedelta(days=2))
-    assert data.matrix().toarray().tolist() == [[1.0, 2.0], [0.0, 4.0]]
+    assert data.matrix().toarray().tolist() == [[4.0, 0.0], [2.0, 1.0]]
+
+
+def test_categorical_ids_are_encoded_like_strings() -> None:
+    frame = events().astype(
+        {Columns.USER: "category", Columns.ITEM: "category", Columns.EVENT: "category"}
+    )
+    data = Interactions.from_events(frame)
+    assert data.users[data.user].tolist() == ["a", "a", "b"]
+    assert data.items[data.item].tolist() == ["y", "x", "x"]
+    assert data.weight.tolist() == [1.0, 2.0, 4.0]
 
 
 def test_decay_halves_weight_each_half_life() -> None:
     data = Interactions.from_events(events())
-    assert np.allclose(data.decayed_matrix(1.0).toarray(), [[0.25, 1.0], [0.0, 4.0]])
+    assert np.allclose(data.decayed_matrix(1.0).toarray(), [[4.0, 0.0], [1.0, 0.25]])
 
 
 def test_catalog_restricts_items() -> None:
@@ -47,7 +57,7 @@ def test_catalog_restricts_items() -> None:
 def test_time_slices_keep_codes() -> None:
     data = Interactions.from_events(events())
     early = data.before(to_day(START + pd.Timedelta(days=1)))
-    assert early.user.tolist() == [0]
+    assert early.users[early.user].tolist() == ["a"]
     assert early.now == to_day(START + pd.Timedelta(days=1))
     assert list(early.items) == list(data.items)
 

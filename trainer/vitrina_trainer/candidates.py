@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from implicit.als import AlternatingLeastSquares
+from implicit.nearest_neighbours import ItemItemRecommender
 from lightfm import LightFM
 from rectools import Columns as RecColumns
 from rectools.dataset import Dataset
@@ -20,10 +21,9 @@ from rectools.models.base import ModelBase
 from threadpoolctl import threadpool_limits
 
 from vitrina_shared.schema import Columns
-from vitrina_trainer.interactions import Interactions, top_n_per_row
+from vitrina_trainer.interactions import Interactions, rank_within_groups, top_n_per_row
 
 USER_CHUNK = 20_000
-ITEM_BLOCK = 2_048
 
 
 class CandidateSource(Protocol):
@@ -80,36 +80,22 @@ class HistorySource:
         return _chunked_top_n(lambda chunk: self.scores[chunk], users, n)
 
 
-def cosine_neighbours(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """Items × items: each item's `k` nearest by cosine of their customer columns.
+def cosine_neighbours(matrix: sp.csr_matrix, k: int, threads: int = 1) -> sp.csr_matrix:
+    """Items × items: each item's `k` nearest by cosine of their (binary) customer columns.
 
-    Computed a block of items at a time so memory stays items × block, not items².
+    implicit's `ItemItemRecommender` on unit-length item columns finds the top-k dot products
+    (= cosines) in C++, without an items × items matrix.
     """
-    binary = matrix.copy().astype(np.float32)
+    binary = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
     binary.data[:] = 1.0
-    binary = binary.tocsc()
-    gram_t = binary.T.tocsr()
     norms = np.sqrt(np.asarray(binary.sum(axis=0)).ravel())
-    n_items = binary.shape[1]
-    k = min(k, max(n_items - 1, 1))
-    rows, cols, values = [], [], []
-    for start in range(0, n_items, ITEM_BLOCK):
-        stop = min(start + ITEM_BLOCK, n_items)
-        block = (gram_t @ binary[:, start:stop]).toarray()
-        block /= np.maximum(norms[:, None] * norms[None, start:stop], 1e-12)
-        block[np.arange(start, stop), np.arange(stop - start)] = 0.0
-        best = np.argpartition(-block, k - 1, axis=0)[:k] if k < n_items else np.argsort(-block, 0)
-        best_values = np.take_along_axis(block, best, axis=0)
-        keep = best_values > 0
-        column = np.broadcast_to(np.arange(start, stop), best.shape)
-        rows.append(column[keep])
-        cols.append(best[keep])
-        values.append(best_values[keep])
-    return sp.csr_matrix(
-        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(n_items, n_items),
-        dtype=np.float32,
-    )
+    unit_columns = sp.csr_matrix(binary @ sp.diags(1.0 / np.maximum(norms, 1.0), format="csr"))
+    knn = ItemItemRecommender(K=k + 1, num_threads=threads)
+    knn.fit(unit_columns, show_progress=False)
+    similar = sp.csr_matrix(knn.similarity, dtype=np.float32)
+    similar.setdiag(0.0)
+    similar.eliminate_zeros()
+    return similar
 
 
 class CoVisitSource:
@@ -121,8 +107,15 @@ class CoVisitSource:
 
     name = "cooc"
 
-    def __init__(self, neighbours: int = 50, profile_items: int = 30, half_life_days: float = 60.0):
+    def __init__(
+        self,
+        neighbours: int = 50,
+        profile_items: int = 30,
+        half_life_days: float = 60.0,
+        threads: int = 1,
+    ):
         self.neighbours = neighbours
+        self.threads = threads
         self.profile_items = profile_items
         self.half_life_days = half_life_days
         self.similar: sp.csr_matrix | None = None
@@ -130,7 +123,7 @@ class CoVisitSource:
 
     def fit(self, data: Interactions) -> Self:
         decayed = data.decayed_matrix(self.half_life_days)
-        self.similar = cosine_neighbours(decayed, self.neighbours)
+        self.similar = cosine_neighbours(decayed, self.neighbours, self.threads)
         top = top_n_per_row(decayed, self.profile_items)
         self.profile = sp.csr_matrix(
             (top["score"].to_numpy(), (top[Columns.USER].to_numpy(), top[Columns.ITEM].to_numpy())),
@@ -182,12 +175,15 @@ class PopularSource:
 class _RecToolsSource:
     """A RecTools model on the customers' aggregated interactions (codes as external ids).
 
-    BLAS is held to one thread while fitting: implicit's ALS is slow (and warns) otherwise.
+    Each customer's `max_items` most recently touched products at most: the long tails of the
+    heaviest customers cost the factor models time and add little. BLAS is held to one thread
+    while fitting: implicit's ALS is slow (and warns) otherwise.
     """
 
     name: ClassVar[str]
 
-    def __init__(self) -> None:
+    def __init__(self, max_items: int | None = None) -> None:
+        self.max_items = max_items
         self.model: ModelBase | None = None
         self.dataset: Dataset | None = None
 
@@ -195,12 +191,22 @@ class _RecToolsSource:
         raise NotImplementedError
 
     def fit(self, data: Interactions) -> Self:
+        keys = data.user.astype(np.int64) * data.n_items + data.item
+        pair_keys, inverse = np.unique(keys, return_inverse=True)
+        weight = np.bincount(inverse, weights=data.weight, minlength=len(pair_keys))
+        last = np.full(len(pair_keys), -np.inf)
+        np.maximum.at(last, inverse, data.day)
+        pair_user = pair_keys // data.n_items
+        order = np.lexsort((-last, pair_user))
+        kept = order[rank_within_groups(pair_user[order]) <= (self.max_items or data.n_items)]
         frame = pd.DataFrame(
-            {RecColumns.User: data.user, RecColumns.Item: data.item, RecColumns.Weight: data.weight}
+            {
+                RecColumns.User: pair_user[kept],
+                RecColumns.Item: pair_keys[kept] % data.n_items,
+                RecColumns.Weight: np.log1p(weight[kept]),
+                RecColumns.Datetime: pd.Timestamp(0),
+            }
         )
-        frame = frame.groupby([RecColumns.User, RecColumns.Item], as_index=False, sort=False).sum()
-        frame[RecColumns.Weight] = np.log1p(frame[RecColumns.Weight])
-        frame[RecColumns.Datetime] = pd.Timestamp(0)
         self.dataset = Dataset.construct(frame)
         with threadpool_limits(1, user_api="blas"):
             self.model = self._model().fit(self.dataset)
@@ -235,8 +241,9 @@ class ALSSource(_RecToolsSource):
         alpha: float = 1.0,
         threads: int = 1,
         seed: int = 42,
+        max_items: int | None = None,
     ):
-        super().__init__()
+        super().__init__(max_items)
         self.params = {
             "factors": factors,
             "iterations": iterations,
@@ -265,8 +272,9 @@ class LightFMSource(_RecToolsSource):
         learning_rate: float = 0.05,
         threads: int = 1,
         seed: int = 42,
+        max_items: int | None = None,
     ):
-        super().__init__()
+        super().__init__(max_items)
         self.factors, self.epochs, self.learning_rate = factors, epochs, learning_rate
         self.threads, self.seed = threads, seed
 

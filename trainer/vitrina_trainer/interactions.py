@@ -28,6 +28,31 @@ def to_day(moment: pd.Timestamp) -> float:
     return (pd.Timestamp(moment).tz_convert("UTC") - EPOCH).total_seconds() / SECONDS_PER_DAY
 
 
+def to_days(times: pd.Series) -> np.ndarray:
+    """Event times as days since the epoch (float64)."""
+    moments = pd.to_datetime(times, utc=True)
+    return (moments - EPOCH).dt.total_seconds().to_numpy() / SECONDS_PER_DAY
+
+
+def text_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes into an index of non-empty strings; −1 for a missing or empty value.
+
+    Works on the categories of a categorical column (the reader's ids), so millions of rows
+    never become Python strings.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy().astype(np.int64)
+        names = pd.Index(column.cat.categories.astype(str))
+    else:
+        codes, names = pd.factorize(column.astype("string"), use_na_sentinel=True)
+        codes = codes.astype(np.int64)
+        names = pd.Index(names.astype(str))
+    blank = np.flatnonzero(names == "")
+    if len(blank):
+        codes[np.isin(codes, blank)] = -1
+    return codes, names
+
+
 class InputError(TrainerError):
     """The event frame cannot be used: empty, or missing the reader's columns."""
 
@@ -61,55 +86,54 @@ class Interactions:
         missing = {Columns.USER, Columns.ITEM, Columns.DATETIME} - set(events.columns)
         if missing:
             raise InputError(f"events lack the column(s) {sorted(missing)}")
-        events = events[events[Columns.USER].notna() & (events[Columns.USER].astype(str) != "")]
-        if events.empty:
+        user_codes, users = text_codes(events[Columns.USER])
+        item_codes, item_index = text_codes(events[Columns.ITEM])
+        keep = user_codes >= 0
+        if not keep.any():
             raise InputError("no events with a customer id: nothing to learn from")
-        weights = event_weights or DEFAULT_EVENT_WEIGHTS
-        times = pd.to_datetime(events[Columns.DATETIME], utc=True)
-        order = np.argsort(times.to_numpy(), kind="stable")
-        events = events.iloc[order]
-        times = times.iloc[order]
-        user_codes, users = pd.factorize(events[Columns.USER].astype(str))
-        item_ids = events[Columns.ITEM].astype(str)
-        if items is None:
-            item_codes, item_index = pd.factorize(item_ids)
-        else:
-            item_index = pd.Index(items.astype(str)).unique()
-            item_codes = item_index.get_indexer(item_ids)
-            known = item_codes >= 0
-            events, times, user_codes, item_codes = (
-                events[known],
-                times[known],
-                user_codes[known],
-                item_codes[known],
-            )
-            if events.empty:
-                raise InputError("no event names a product of the catalog")
+        if items is not None:
+            catalog = pd.Index(items.astype(str)).unique()
+            item_codes = np.where(item_codes >= 0, catalog.get_indexer(item_index)[item_codes], -1)
+            item_index = catalog
+        keep &= item_codes >= 0
+        if not keep.any():
+            raise InputError("no event names a product of the catalog")
+        day = to_days(events[Columns.DATETIME])
         if Columns.EVENT in events.columns:
-            weight = events[Columns.EVENT].astype(str).map(weights).fillna(1.0).to_numpy()
+            event_codes, event_names = text_codes(events[Columns.EVENT])
+            by_name = (event_weights or DEFAULT_EVENT_WEIGHTS).get
+            known = np.array([by_name(name, 1.0) for name in event_names] + [1.0])
+            weight = known[event_codes]  # code −1 (missing) takes the last entry, 1.0
         else:
             weight = np.ones(len(events))
-        day = (times - EPOCH).dt.total_seconds().to_numpy() / SECONDS_PER_DAY
         price = (
-            events[Columns.PRICE].to_numpy(dtype=np.float64)
+            events[Columns.PRICE].to_numpy(dtype=np.float64, na_value=np.nan)
             if Columns.PRICE in events.columns
             else np.full(len(events), np.nan)
         )
         qty = (
-            events[Columns.QTY].to_numpy(dtype=np.float64)
+            events[Columns.QTY].to_numpy(dtype=np.float64, na_value=1.0)
             if Columns.QTY in events.columns
             else np.ones(len(events))
         )
+        rows = np.flatnonzero(keep)
+        rows = rows[np.argsort(day[rows], kind="stable")]
+        used_users, user_codes = np.unique(user_codes[rows], return_inverse=True)
+        if items is None:
+            used_items, item_codes = np.unique(item_codes[rows], return_inverse=True)
+            item_index = item_index[used_items]
+        else:
+            item_codes = item_codes[rows]
         return cls(
-            users=pd.Index(users),
+            users=pd.Index(users[used_users]),
             items=pd.Index(item_index),
-            user=np.asarray(user_codes, dtype=np.int32),
-            item=np.asarray(item_codes, dtype=np.int32),
-            day=day,
-            weight=weight.astype(np.float32),
-            price=price.astype(np.float32),
-            qty=qty.astype(np.float32),
-            now=float(day.max()),
+            user=user_codes.astype(np.int32),
+            item=item_codes.astype(np.int32),
+            day=day[rows],
+            weight=weight[rows].astype(np.float32),
+            price=price[rows].astype(np.float32),
+            qty=qty[rows].astype(np.float32),
+            now=float(day[rows].max()),
         )
 
     @property
@@ -159,6 +183,14 @@ class Interactions:
         return np.unique(self.user)
 
 
+def rank_within_groups(groups: np.ndarray) -> np.ndarray:
+    """1, 2, 3… within each run of equal values (e.g. a sorted array of user codes)."""
+    if len(groups) == 0:
+        return np.array([], np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
+    return np.arange(len(groups)) - np.repeat(starts, np.diff(np.r_[starts, len(groups)])) + 1
+
+
 def top_n_per_row(scores: sp.spmatrix, n: int, rows: np.ndarray | None = None) -> pd.DataFrame:
     """Each row's `n` best non-zero columns: frame of user, item, score, rank (1 = best).
 
@@ -172,9 +204,7 @@ def top_n_per_row(scores: sp.spmatrix, n: int, rows: np.ndarray | None = None) -
     row, col, data = coo.row[keep], coo.col[keep], coo.data[keep]
     order = np.lexsort((col, -data, row))
     row, col, data = row[order], col[order], data[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(row)) + 1]
-    counts = np.diff(np.r_[starts, len(row)])
-    rank = np.arange(len(row)) - np.repeat(starts, counts) + 1
+    rank = rank_within_groups(row)
     best = rank <= n
     user = row[best] if rows is None else np.asarray(rows)[row[best]]
     return pd.DataFrame(

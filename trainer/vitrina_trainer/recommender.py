@@ -24,7 +24,7 @@ from vitrina_trainer.candidates import (
 )
 from vitrina_trainer.errors import TrainerError
 from vitrina_trainer.features import FeatureBuilder
-from vitrina_trainer.interactions import Interactions, to_day
+from vitrina_trainer.interactions import Interactions, rank_within_groups, to_day
 from vitrina_trainer.ranker import Ranker
 from vitrina_trainer.splits import LOCAL_TRAIN_SHARE, cut_time
 
@@ -59,6 +59,7 @@ class RecommenderConfig(BaseModel):
     als_alpha: float = Field(1.0, gt=0)
     lightfm_factors: int = Field(64, ge=1)
     lightfm_epochs: int = Field(10, ge=1)
+    factor_model_max_items: int = Field(50, ge=1)
     ranker_trees: int = Field(400, ge=1)
     ranker_learning_rate: float = Field(0.05, gt=0)
     ranker_leaves: int = Field(31, ge=2)
@@ -72,25 +73,27 @@ class NotFittedError(TrainerError):
     """recommend/similar_items/popular called before fit."""
 
 
-def _rank_within(groups: np.ndarray) -> np.ndarray:
-    """1, 2, 3… within each run of equal values of a sorted array."""
-    if len(groups) == 0:
-        return np.array([], np.int64)
-    starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
-    return np.arange(len(groups)) - np.repeat(starts, np.diff(np.r_[starts, len(groups)])) + 1
-
-
 def make_sources(c: RecommenderConfig) -> dict[str, CandidateSource]:
     """Stage one as configured; popular and co-occurrence always exist (fallback, similar items)."""
     makers = {
         "history": lambda: HistorySource(c.history_half_life_days),
-        "cooc": lambda: CoVisitSource(c.cooc_neighbours, c.cooc_profile_items),
+        "cooc": lambda: CoVisitSource(c.cooc_neighbours, c.cooc_profile_items, threads=c.threads),
         "popular": lambda: PopularSource(c.popular_half_life_days),
         "als": lambda: ALSSource(
-            c.als_factors, c.als_iterations, c.als_regularization, c.als_alpha, c.threads, c.seed
+            c.als_factors,
+            c.als_iterations,
+            c.als_regularization,
+            c.als_alpha,
+            c.threads,
+            c.seed,
+            c.factor_model_max_items,
         ),
         "lightfm": lambda: LightFMSource(
-            c.lightfm_factors, c.lightfm_epochs, threads=c.threads, seed=c.seed
+            c.lightfm_factors,
+            c.lightfm_epochs,
+            threads=c.threads,
+            seed=c.seed,
+            max_items=c.factor_model_max_items,
         ),
     }
     unknown = set(c.sources) - set(makers)
@@ -254,7 +257,7 @@ class TwoStageRecommender:
             user, item, score = user[keep], item[keep], score[keep]
         order = np.lexsort((-score, user))
         user, item, score = user[order], item[order], score[order]
-        rank = _rank_within(user)
+        rank = rank_within_groups(user)
         best = rank <= k
         user, item, score, rank = user[best], item[best], score[best], rank[best]
 
@@ -268,7 +271,7 @@ class TwoStageRecommender:
             taken = np.concatenate([user * n_items + item, seen])
             fresh = ~np.isin(fill_user * n_items + fill_item, taken)
             fill_user, fill_item = fill_user[fresh], fill_item[fresh]
-            fill_rank = _rank_within(fill_user) + have[fill_user]
+            fill_rank = rank_within_groups(fill_user) + have[fill_user]
             fits = fill_rank <= k
             floor = score.min(initial=0.0)
             user = np.concatenate([user, fill_user[fits]])

@@ -6,10 +6,12 @@ validation, so no training set ever holds an event from its validation period.
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from vitrina_shared.schema import Columns
 from vitrina_trainer.errors import TrainerError
+from vitrina_trainer.interactions import SECONDS_PER_DAY, text_codes, to_days
 
 GLOBAL_TRAIN_SHARE = 0.9
 LOCAL_TRAIN_SHARE = 0.8
@@ -36,33 +38,35 @@ class TimeSplit:
 
 def with_user_id(events: pd.DataFrame) -> pd.DataFrame:
     """Events of identified customers (guest rows have an empty or missing id)."""
-    users = events[Columns.USER]
-    return events[users.notna() & (users.astype(str) != "")]
+    codes, _ = text_codes(events[Columns.USER])
+    return events if (codes >= 0).all() else events[codes >= 0]
 
 
 def cut_time(events: pd.DataFrame, train_share: float, min_users: int = MIN_USERS) -> pd.Timestamp:
     """The `train_share` quantile of event time, after checking the data can be cut there."""
     if not 0 < train_share < 1:
         raise SplitError(f"train share must be between 0 and 1, got {train_share}")
-    events = with_user_id(events)
-    if events.empty:
+    codes, _ = text_codes(events[Columns.USER])
+    identified = codes >= 0
+    if not identified.any():
         raise SplitError("no events with a customer id: nothing to split")
-    times = pd.to_datetime(events[Columns.DATETIME], utc=True)
-    days = times.dt.floor("D").nunique()
-    if days < 2:
+    times = pd.Series(to_days(events[Columns.DATETIME])[identified])
+    codes = codes[identified]
+    if np.floor(times).nunique() < 2:
+        day = pd.Timestamp(times.min() * SECONDS_PER_DAY, unit="s", tz="UTC")
         raise SplitError(
-            f"all {len(events):,} events fall on one day ({times.min():%Y-%m-%d}): "
+            f"all {len(times):,} events fall on one day ({day:%Y-%m-%d}): "
             "a split by time needs at least two days of data"
         )
-    users = events[Columns.USER].nunique()
+    users = len(np.unique(codes))
     if users < min_users:
         raise SplitError(f"only {users} customer(s) in the data: need at least {min_users}")
-    cut = times.quantile(train_share)
-    before = (times < cut).to_numpy()
+    moments = pd.to_datetime(events[Columns.DATETIME], utc=True)[identified]
+    cut = moments.quantile(train_share)
+    before = (moments < cut).to_numpy()
     if not before.any() or before.all():
         raise SplitError(f"cutting at {cut} leaves one side empty: too few distinct event times")
-    train_users = set(events[Columns.USER].to_numpy()[before])
-    if not train_users.intersection(events[Columns.USER].to_numpy()[~before]):
+    if len(np.intersect1d(codes[before], codes[~before])) == 0:
         raise SplitError(
             f"no customer has events both before and after {cut:%Y-%m-%d %H:%M}: "
             "nothing to validate on"
