@@ -1,6 +1,5 @@
 """Vitrina's storefront. `create_app` builds it; nothing connects or reads settings at import."""
 
-import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -48,9 +47,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["vitrina_settings"] = settings
     if app.config["DATABASE_URL"].startswith("sqlite:///") and not test_config:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
 
     db.init_app(app)
     reco.init_app(app)

@@ -1,6 +1,7 @@
 """`vitrina-shop`: serve the shop with gunicorn; `vitrina-shop init` creates and fills its DB."""
 
 import argparse
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,10 @@ def main(argv: list[str] | None = None) -> None:
         "--events", type=Path, nargs="*", default=[], help="event files (default: $EVENTS)"
     )
     args = parser.parse_args(argv)
+    # Warnings only (the reco fallback's line among them); the workers inherit this.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         ShopSettings()
     except ValidationError as exc:
