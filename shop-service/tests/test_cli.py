@@ -58,3 +58,15 @@ def test_serve_refuses_to_start_in_production_with_the_dev_secret(
     with pytest.raises(SystemExit) as exc:
         cli.main(["--port", "0"])
     assert exc.value.code == 2
+
+
+def test_init_with_an_unreadable_file_says_which(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bad.sqlite3'}")
+    broken = tmp_path / "events.csv"
+    broken.write_text("user_id,ecom.nm\nu1,A1\n")
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["init", "--events", str(broken)])
+    assert exc.value.code == 1
+    assert f"{broken}: missing required column" in capsys.readouterr().err

@@ -9,6 +9,8 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from pydantic import ValidationError
 
+from vitrina_shared.catalog import CatalogReadError
+from vitrina_shared.events import EventReadError
 from vitrina_shop import create_app
 from vitrina_shop.db import engine_of, initialize, prepare
 from vitrina_shop.settings import ShopSettings
@@ -35,9 +37,11 @@ def default_workers() -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="vitrina-shop", description=__doc__)
-    parser.add_argument("--host", default=os.environ.get("SHOP_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("SHOP_PORT", "5000")))
-    parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8080, help="port (default: %(default)s)")
+    parser.add_argument(
+        "--workers", type=int, default=default_workers(), help="processes (default: %(default)s)"
+    )
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     commands = parser.add_subparsers(dest="command")
     init = commands.add_parser("init", help="create the tables and import the data (idempotent)")
@@ -59,11 +63,18 @@ def main(argv: list[str] | None = None) -> None:
         app = create_app()
         settings = app.extensions["vitrina_settings"]
         events = args.events or settings.events_to_import
-        print(initialize(app, args.items or settings.items_to_import, events), flush=True)
-        engine_of(app).dispose()
+        try:
+            print(initialize(app, args.items or settings.items_to_import, events), flush=True)
+        except (CatalogReadError, EventReadError) as exc:
+            parser.exit(1, f"vitrina-shop init: {exc}\n")
+        finally:
+            engine_of(app).dispose()
         return
     app = create_app()
-    report = prepare(app)
+    try:
+        report = prepare(app)
+    except (CatalogReadError, EventReadError) as exc:
+        parser.exit(1, f"vitrina-shop: cannot import the data: {exc}\n")
     if report is not None:
         print(f"imported the data into an empty shop: {report}", flush=True)
     engine_of(app).dispose()  # each worker opens its own pool after the fork
