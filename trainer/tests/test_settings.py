@@ -36,3 +36,10 @@ def test_top_k_below_fifty_is_refused():
 )
 def test_hide_password(url, shown):
     assert hide_password(url) == shown
+
+
+def test_threads_default_to_the_usable_cores(monkeypatch):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2})
+    assert TrainerSettings().threads == 3
+    monkeypatch.setenv("TRAINER_THREADS", "1")
+    assert TrainerSettings().threads == 1

@@ -163,6 +163,7 @@ def run(
         with stages.stage("eda"):
             write_eda(event_log, settings.reports_dir)
         with stages.stage("fit"):
+            config = config or RecommenderConfig(threads=settings.threads)
             model = TwoStageRecommender(config).fit(event_log.events, catalog)
         with stages.stage("recommend"):
             users = pd.unique(event_log.events[Columns.USER].astype(str))

@@ -1,5 +1,6 @@
 """The trainer's settings: read once from the environment; the CLI's flags override them."""
 
+import os
 from datetime import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -39,6 +40,12 @@ class TrainerSettings(VitrinaSettings):
     )
     train_at: time = Field(
         time(3, 0), validation_alias="TRAIN_AT", description="`schedule`: daily run time, UTC."
+    )
+    threads: int = Field(
+        default_factory=lambda: len(os.sched_getaffinity(0)),
+        ge=1,
+        validation_alias="TRAINER_THREADS",
+        description="Threads the model may use in `run` (default: the usable cores).",
     )
     redis_timeout_s: float = Field(
         30.0, gt=0, validation_alias="TRAINER_REDIS_TIMEOUT_S", description="Per-command timeout."
