@@ -7,7 +7,20 @@ from typing import Any
 from flask import Flask, Response, current_app, g, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from vitrina_shop import db, reco
+from vitrina_shop import (
+    auth,
+    cart,
+    catalog,
+    db,
+    demo,
+    health,
+    orders,
+    placeholders,
+    product,
+    products,
+    reco,
+    visitor,
+)
 from vitrina_shop.links import image_url, product_url
 from vitrina_shop.money import format_price
 from vitrina_shop.placeholders import category_label
@@ -45,8 +58,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     app.extensions["vitrina_settings"] = settings
-    if app.config["DATABASE_URL"].startswith("sqlite:///") and not test_config:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if app.config["DATABASE_URL"] == settings.sqlalchemy_url and settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)  # the default SQLite file's home
 
     db.init_app(app)
     reco.init_app(app)
@@ -73,18 +86,6 @@ def _security_headers(response: Response) -> Response:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from vitrina_shop import (
-        auth,
-        cart,
-        catalog,
-        demo,
-        health,
-        orders,
-        placeholders,
-        product,
-        visitor,
-    )
-
     for module in (catalog, product, cart, orders, auth, demo, placeholders, health):
         app.register_blueprint(module.bp)
     app.before_request(visitor.load_user)
@@ -92,8 +93,6 @@ def _register_blueprints(app: Flask) -> None:
 
 def _categories() -> list[tuple[str, int]]:
     """The navigation's categories, refreshed every few minutes rather than queried per page."""
-    from vitrina_shop import products
-
     cached = current_app.extensions.get("vitrina_categories")
     if cached and time.monotonic() - cached[0] < CATEGORIES_TTL_S:
         return cached[1]

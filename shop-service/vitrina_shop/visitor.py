@@ -20,8 +20,15 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(8)}"
 
 
+# Requests that render no page need no customer: no query for them.
+ANONYMOUS_ENDPOINTS = frozenset({"static", "images.placeholder", "health.health"})
+
+
 def load_user() -> None:
-    """before_app_request: `g.user` is the signed-in customer or None."""
+    """before_request: `g.user` is the signed-in customer or None."""
+    g.user = None
+    if request.endpoint in ANONYMOUS_ENDPOINTS:
+        return
     user_id = session.get("user_id")
     g.user = get_db().get(User, user_id) if user_id else None
     if user_id and g.user is None:
