@@ -102,7 +102,14 @@ def serving(settings: RecoSettings) -> Iterator[str]:
 
 
 def settings_for(redis_url: str, **overrides: Any) -> RecoSettings:
-    values = {"REDIS_URL": redis_url, "RECO_VERSION_TTL_SECONDS": 0, "RECO_ACCESS_LOG": False}
+    # A generous Redis budget: the tests of timeouts set their own; the rest must not flake when
+    # the machine is busy.
+    values = {
+        "REDIS_URL": redis_url,
+        "RECO_VERSION_TTL_SECONDS": 0,
+        "RECO_ACCESS_LOG": False,
+        "RECO_REDIS_TIMEOUT_MS": 2000,
+    }
     return RecoSettings(**{**values, **overrides})
 
 

@@ -3,7 +3,7 @@ def test_model_describes_the_active_version(api, publish):
     body = api.get("/model").json()
     assert body["version"] == "v1"
     assert body["trained_at"] == "2026-11-28T03:00:00+00:00"
-    assert body["top_k"] == 4
+    assert (body["top_k"], body["similar_k"], body["fallback_k"]) == (4, 4, 4)
     assert body["fallbacks"] == ["popular"]
     assert body["data"] == {"events": 1234, "users": 2, "items": 6}
     assert body["metrics"] == {"ndcg@10": 0.33}
@@ -11,10 +11,11 @@ def test_model_describes_the_active_version(api, publish):
     assert body["published_at"].startswith("20")
 
 
-def test_model_without_top_k_in_meta_uses_the_fallback_length(api, publish):
-    publish("v1", meta={"trained_at": "yesterday"})
+def test_model_without_list_lengths_in_meta_uses_the_fallback_length(api, publish):
+    publish("v1", meta={"trained_at": "yesterday"}, fallbacks={"popular": (["c"], [1.0], [])})
     body = api.get("/model").json()
-    assert (body["top_k"], body["data"], body["metrics"]) == (4, {}, {})
+    assert (body["top_k"], body["similar_k"], body["fallback_k"]) == (1, 1, 1)
+    assert (body["data"], body["metrics"]) == ({}, {})
 
 
 def test_model_without_a_model_is_503(api):

@@ -25,7 +25,7 @@ def test_popular_k_above_stored_length_is_422(api, publish):
     assert response.status_code == 422
     assert (
         response.json()["detail"]
-        == "k=5 is above the 4 products stored per list by model version v1"
+        == "k=5 is above the 4 products stored per fallback list by model version v1"
     )
 
 

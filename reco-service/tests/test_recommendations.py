@@ -81,7 +81,11 @@ def test_short_stored_list_is_topped_up_from_popular(api, publish):
         ("/recommendations/u1", {"k": 0}, "k: Input should be greater than or equal to 1"),
         ("/recommendations/u1", {"k": -3}, "k: Input should be greater than or equal to 1"),
         ("/recommendations/u1", {"k": "ten"}, "k: Input should be a valid integer"),
-        ("/recommendations/u1", {"k": 5}, "k=5 is above the 4 products stored per list"),
+        (
+            "/recommendations/u1",
+            {"k": 5},
+            "k=5 is above the 4 products stored per user by model version v1",
+        ),
         ("/recommendations/u1", {"k": 10**6}, "k: Input should be less than or equal to 1000"),
         ("/recommendations/" + "9" * 129, {}, "user_id: String should have at most 128 characters"),
         ("/recommendations/a%20b", {}, "user_id: String should match pattern"),

@@ -39,3 +39,12 @@ def test_bad_item_id_is_422(api, publish):
 def test_unknown_product_without_fallback_is_404(api, publish):
     publish("v1", fallbacks={})
     assert api.get("/similar/zzz", params={"k": 2}).status_code == 404
+
+
+def test_k_above_the_stored_similar_lists_is_422(api, publish):
+    publish("v1", meta={"top_k": 4, "similar_k": 2})
+    response = api.get("/similar/a", params={"k": 3})
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "k=3 is above the 2 products stored per product by model version v1"
+    )

@@ -4,8 +4,6 @@ from typing import Annotated
 
 from fastapi import HTTPException, Path, Query
 
-from vitrina_reco.store import ModelState
-
 MAX_ID_LENGTH = 128
 MAX_K = 1000
 MAX_EXCLUDE = 500
@@ -35,8 +33,8 @@ K = Annotated[
     Query(
         ge=1,
         le=MAX_K,
-        description="How many products to return; at most the model's stored list length "
-        "(`top_k` of `GET /model`).",
+        description="How many products to return; at most the length of the lists the model "
+        "stored (`top_k`, `similar_k`, `fallback_k` of `GET /model`).",
     ),
 ]
 Exclude = Annotated[
@@ -66,9 +64,9 @@ def parse_exclude(values: list[str]) -> frozenset[str]:
     return frozenset(ids)
 
 
-def check_k(k: int, state: ModelState) -> None:
-    if k > state.top_k:
+def check_k(k: int, stored: int, lists: str, version: str) -> None:
+    """Refuse a `k` longer than the lists the model stored: the answer could never have k items."""
+    if k > stored:
         raise unprocessable(
-            f"k={k} is above the {state.top_k} products stored per list by model version "
-            f"{state.version}"
+            f"k={k} is above the {stored} products stored per {lists} by model version {version}"
         )

@@ -44,9 +44,9 @@ class ModelInfo(BaseModel):
     trained_at: str | None = Field(
         description="When the model was trained, as the trainer wrote it."
     )
-    top_k: int = Field(
-        description="Products stored per list: the largest `k` a request may ask for."
-    )
+    top_k: int = Field(description="Products stored per user: the largest `k` of /recommendations.")
+    similar_k: int = Field(description="Products stored per product: the largest `k` of /similar.")
+    fallback_k: int = Field(description="Length of the fallback list: the largest `k` of /popular.")
     fallbacks: list[str] = Field(description="Names of the fallback lists for unknown users.")
     data: dict[str, Any] = Field(description="What it was trained on: time range, counts, sources.")
     metrics: dict[str, Any] = Field(description="Its offline evaluation metrics (NDCG@10, …).")

@@ -21,8 +21,9 @@ from redis.exceptions import RedisError
 from vitrina_reco.pipelining import HashReader
 from vitrina_shared.redis_layout import POPULAR, Ranking, RedisKeys, decode_ranking
 
-# Metadata keys the service reads; the trainer writes them (absent ones are reported as unknown).
+# Metadata keys the service reads; the trainer writes them (absent ones fall back as documented).
 META_TOP_K = "top_k"
+META_SIMILAR_K = "similar_k"
 
 # Enough for one worker's concurrency; a request beyond it waits (bounded by the timeout).
 POOL_SIZE = 64
@@ -47,13 +48,25 @@ class ModelState:
     fallbacks: dict[str, Ranking]
     published_at: datetime | None
 
+    def _stored(self, key: str) -> int | None:
+        value = self.meta.get(key)
+        return value if isinstance(value, int) and value > 0 else None
+
+    @property
+    def fallback_k(self) -> int:
+        """Length of the fallback list: the most `/popular` may ask for."""
+        fallback = self.fallback()
+        return len(fallback[1].items) if fallback else 0
+
     @property
     def top_k(self) -> int:
-        """How many products are stored per list: the most a request may ask for."""
-        stored = self.meta.get(META_TOP_K)
-        if isinstance(stored, int) and stored > 0:
-            return stored
-        return max((len(r.items) for r in self.fallbacks.values()), default=0)
+        """Products stored per user: the most `/recommendations` may ask for."""
+        return self._stored(META_TOP_K) or self.fallback_k
+
+    @property
+    def similar_k(self) -> int:
+        """Products stored per product: the most `/similar` may ask for."""
+        return self._stored(META_SIMILAR_K) or self.top_k
 
     def fallback(self) -> tuple[str, Ranking] | None:
         """The list for unknown users: `popular` when published, else the first there is."""

@@ -24,6 +24,8 @@ async def model(request: Request) -> ModelInfo:
         published_at=state.published_at,
         trained_at=str(trained_at) if trained_at is not None else None,
         top_k=state.top_k,
+        similar_k=state.similar_k,
+        fallback_k=state.fallback_k,
         fallbacks=sorted(state.fallbacks),
         data=_dict(meta.get("data")),
         metrics=_dict(meta.get("metrics")),

@@ -20,10 +20,10 @@ async def popular(
 ) -> OrjsonResponse:
     excluded = parse_exclude(exclude)
     state = await store_of(request).state()
-    check_k(k, state)
     fallback = state.fallback()
     if fallback is None:
         raise HTTPException(404, f"model version {state.version} has no fallback list")
+    check_k(k, state.fallback_k, "fallback list", state.version)
     source, ranking = fallback
     pairs, _ = select(ranking, k, excluded)
     set_source(request.scope, source)

@@ -26,7 +26,7 @@ async def recommendations(
     excluded = parse_exclude(exclude)
     store = store_of(request)
     state = await store.state()
-    check_k(k, state)
+    check_k(k, state.top_k, "user", state.version)
     ranking = await store.user_ranking(state.version, user_id)
     fallback = state.fallback()
     if ranking is None:

@@ -23,7 +23,7 @@ async def similar(
     excluded = parse_exclude(exclude) | {item_id}
     store = store_of(request)
     state = await store.state()
-    check_k(k, state)
+    check_k(k, state.similar_k, "product", state.version)
     ranking = await store.similar(state.version, item_id)
     fallback = state.fallback()
     if ranking is None:
