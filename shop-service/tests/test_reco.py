@@ -92,11 +92,3 @@ def test_a_404_about_one_item_does_not_make_the_client_rest(fake_reco) -> None:
     assert reco.similar("nope", 5) is None
     assert reco.similar("A1", 5) == RankedIds(["A2"], "similar", "v-test")
     reco.close()
-
-
-def test_popular_is_cached(fake_reco) -> None:
-    fake_reco.answer("/popular", ["A1", "B1"], source="popular")
-    reco = _client(fake_reco.url)
-    assert reco.popular(2) == reco.popular(2) == RankedIds(["A1", "B1"], "popular", "v-test")
-    assert len(fake_reco.requests) == 1
-    reco.close()

@@ -37,3 +37,15 @@ def test_similar_without_a_category_falls_back_to_popular(app: Flask, fake_reco:
         block = recommendations.similar(db, reco, db.get(Product, "C1"), 2)
     assert (_ids(block), block.source) == (["A1", "B1"], recommendations.SHOP_FALLBACK)
     reco.close()
+
+
+def test_popular_is_kept_per_app_and_leaves_out_the_cart(app: Flask, fake_reco: FakeReco) -> None:
+    fake_reco.answer("/popular", ["A1", "B1", "C1"], source="popular")
+    reco = RecoClient(fake_reco.url, 0.3, None)
+    with app.app_context(), session_scope(app) as db:
+        first = recommendations.popular(db, reco, 2)
+        second = recommendations.popular(db, reco, 2, ["A1"])
+    assert (_ids(first), first.source) == (["A1", "B1"], "popular")
+    assert _ids(second) == ["B1", "C1"]
+    assert [(path, query) for path, query, _ in fake_reco.requests] == [("/popular", {"k": ["4"]})]
+    reco.close()

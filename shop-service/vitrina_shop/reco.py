@@ -46,8 +46,6 @@ class RecoClient:
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
         self._resting_until = 0.0
-        self.popular_ttl_s = 30.0
-        self._popular: dict[int, tuple[float, RankedIds]] = {}
 
     def _http(self) -> httpx.Client:
         # Made on first use, so a forked gunicorn worker never inherits another's sockets.
@@ -85,15 +83,7 @@ class RecoClient:
         return self._get(f"/similar/{quote(item_id, safe='')}", {"k": k})
 
     def popular(self, k: int) -> RankedIds | None:
-        """Cached for `popular_ttl_s`: the list changes once a day, pages ask for it constantly."""
-        now = time.monotonic()
-        cached = self._popular.get(k)
-        if cached is not None and now - cached[0] < self.popular_ttl_s:
-            return cached[1]
-        answer = self._get("/popular", {"k": k})
-        if answer is not None:
-            self._popular[k] = (now, answer)
-        return answer
+        return self._get("/popular", {"k": k})
 
     def _get(self, path: str, params: dict[str, object]) -> RankedIds | None:
         if time.monotonic() < self._resting_until:

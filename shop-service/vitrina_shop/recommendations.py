@@ -1,8 +1,10 @@
 """The recommendation blocks of the pages: reco-service first, the shop's own data when it fails."""
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from vitrina_shop import products
@@ -10,6 +12,8 @@ from vitrina_shop.models import Product
 from vitrina_shop.reco import RankedIds, RecoClient
 
 SHOP_FALLBACK = "shop-popular"
+POPULAR_CACHE = "vitrina_popular"
+POPULAR_TTL_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -42,8 +46,17 @@ def recommended(
 
 
 def popular(db: Session, reco: RecoClient, k: int, exclude: Sequence[str] = ()) -> Block:
-    answer = reco.popular(k)
-    return _block(db, answer, k, exclude) or _fallback(db, k, exclude)
+    """'Popular': the same for everyone and renewed once a day, so it is kept for half a minute
+    per app, twice as long as shown so that the cart's contents can be left out."""
+    cache: dict[int, tuple[float, Block]] = current_app.extensions.setdefault(POPULAR_CACHE, {})
+    now = time.monotonic()
+    hit = cache.get(k)
+    if hit is None or now - hit[0] >= POPULAR_TTL_S:
+        wide = 2 * k
+        hit = cache[k] = (now, _block(db, reco.popular(wide), wide, ()) or _fallback(db, wide, ()))
+    kept = hit[1]
+    skip = set(exclude)
+    return Block([p for p in kept.products if p.id not in skip][:k], kept.source, kept.version)
 
 
 def similar(db: Session, reco: RecoClient, product: Product, k: int) -> Block:
