@@ -109,7 +109,8 @@ def health_status(service: str, path: str) -> int:
 def test_services_wait_for_healthy_dependencies():
     for name in ("reco-service", "shop-service", "trainer"):
         for dependency, condition in SERVICES[name]["depends_on"].items():
-            expected = "service_completed_successfully" if dependency == "data" else "service_healthy"
+            one_shot = dependency == "data"
+            expected = "service_completed_successfully" if one_shot else "service_healthy"
             assert condition["condition"] == expected
             if expected == "service_healthy":
                 assert "healthcheck" in SERVICES[dependency] or dependency in BUILT
