@@ -1,6 +1,7 @@
 """The store against real Redis: the version cache, and Redis going away or hanging."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -81,3 +82,20 @@ def test_key_prefix_comes_from_settings(serve, redis_url, publish_to, redis_clie
     publish_to(redis_url, "v1")
     api = serve(REDIS_PREFIX="other")
     assert api.get("/model").status_code == 503
+
+
+def test_requests_waiting_on_a_hanging_redis_share_one_timeout(serve, publish, redis_client):
+    publish("v1")
+    api = serve(RECO_REDIS_TIMEOUT_MS=150)
+    redis_client.execute_command("CLIENT", "PAUSE", 1500, "ALL")
+
+    def timed(_: int) -> tuple[int, float]:
+        start = time.perf_counter()
+        status = api.get("/popular?k=2").status_code
+        return status, time.perf_counter() - start
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(timed, range(8)))
+    time.sleep(1.5)
+    assert {status for status, _ in results} == {503}
+    assert max(elapsed for _, elapsed in results) < 1.0

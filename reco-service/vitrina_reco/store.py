@@ -77,13 +77,19 @@ class ModelState:
         return None
 
 
+def _retrieve(task: asyncio.Task) -> None:
+    """Mark a shared refresh's failure as seen even when every waiter gave up (no warning)."""
+    if not task.cancelled():
+        task.exception()
+
+
 class RecoStore:
     def __init__(self, client: Redis, keys: RedisKeys, timeout: float, version_ttl: float):
         self.client, self.keys = client, keys
         self.timeout, self.version_ttl = timeout, version_ttl
         self._state: ModelState | None = None
         self._expires = 0.0
-        self._refresh_lock = asyncio.Lock()
+        self._refreshing: asyncio.Task[ModelState] | None = None
         self._reader = HashReader(client)
 
     @classmethod
@@ -117,14 +123,25 @@ class RecoStore:
             raise StoreUnavailableError(f"Redis unavailable: {exc}") from exc
 
     async def state(self) -> ModelState:
-        """The active version, refreshed from Redis at most every `version_ttl` seconds."""
+        """The active version, refreshed from Redis at most every `version_ttl` seconds.
+
+        Requests that find it stale share one refresh (and its failure): with Redis hanging,
+        they all get their 503 after one timeout, not one timeout after another.
+        """
         if self._state is not None and time.monotonic() < self._expires:
             return self._state
-        async with self._refresh_lock:
-            if self._state is None or time.monotonic() >= self._expires:
-                self._state = await self._load_state()
-                self._expires = time.monotonic() + self.version_ttl
-        return self._state
+        if self._refreshing is None:
+            self._refreshing = asyncio.ensure_future(self._refresh())
+            self._refreshing.add_done_callback(_retrieve)
+        return await asyncio.shield(self._refreshing)
+
+    async def _refresh(self) -> ModelState:
+        try:
+            self._state = await self._load_state()
+            self._expires = time.monotonic() + self.version_ttl
+            return self._state
+        finally:
+            self._refreshing = None
 
     async def _load_state(self) -> ModelState:
         raw = await self._call(lambda: self.client.get(self.keys.active))
