@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -62,3 +63,17 @@ def test_items_only_keeps_popularity_and_updates_prices(app: Flask, tmp_path: Pa
 def test_generated_title_uses_the_category_leaf() -> None:
     assert generated_title("42", "electronics.smartphone") == "Smartphone 42"
     assert generated_title("42") == "Product 42"
+
+
+@pytest.mark.realdata
+def test_the_real_online_retail_export_imports(datasets_dir: Path, tmp_path: Path) -> None:
+    from .conftest import make_app
+
+    folder = datasets_dir / "online-retail-2009"
+    app = make_app(f"sqlite:///{tmp_path / 'real.sqlite3'}", "http://127.0.0.1:9", CURRENCY="GBP")
+    report = initialize(app, folder / "items.csv", [folder / "events.csv.gz"])
+    assert report.products_added > 4000 and report.customers_added == 4312
+    page = app.test_client().get("/product/79323P").get_data(as_text=True)
+    assert "£" in page
+    with session_scope(app) as db:
+        assert db.get(User, "13085").from_data
