@@ -39,6 +39,7 @@ def test_each_request_is_logged_as_one_json_line(serve, publish, access_lines):
     assert len(access_lines) == 1
     line = access_lines[0]
     assert line.pop("ms") > 0
+    assert line.pop("time").endswith("+00:00")
     assert line == {
         "method": "GET",
         "path": "/recommendations/stranger",

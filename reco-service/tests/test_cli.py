@@ -5,8 +5,13 @@ from vitrina_reco import cli
 
 @pytest.fixture(autouse=True)
 def keep_logging(monkeypatch):
-    """`main` configures the root logger for the process; not for the test session's."""
+    """`main` configures logging for the process; not for the test session's."""
     monkeypatch.setattr(cli.logging, "basicConfig", lambda **kwargs: None)
+    access = cli.logging.getLogger(cli.ACCESS_LOGGER)
+    handlers, propagate = list(access.handlers), access.propagate
+    yield
+    access.handlers[:] = handlers
+    access.propagate = propagate
 
 
 def test_runs_uvicorn_on_the_given_address(monkeypatch):

@@ -2,6 +2,7 @@
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -13,7 +14,8 @@ SOURCE = "vitrina.source"
 UNMATCHED = "unmatched"
 NONE = "-"
 
-log = logging.getLogger("vitrina_reco.access")
+ACCESS_LOGGER = "vitrina_reco.access"
+log = logging.getLogger(ACCESS_LOGGER)
 
 
 def set_source(scope: Scope, source: str) -> None:
@@ -53,6 +55,7 @@ class AccessMiddleware:
     def _log(scope: Scope, status: int, source: str, seconds: float) -> None:
         client = scope.get("client")
         record = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "method": scope["method"],
             "path": scope["path"],
             "query": scope["query_string"].decode("latin-1"),

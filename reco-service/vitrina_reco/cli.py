@@ -6,6 +6,7 @@ import sys
 
 import uvicorn
 
+from vitrina_reco.access import ACCESS_LOGGER
 from vitrina_reco.app import create_app
 from vitrina_reco.settings import RecoSettings
 
@@ -16,10 +17,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
     args = parser.parse_args(argv)
     settings = RecoSettings()
-    # Access-log lines are JSON objects; this prefix keeps them greppable by time and logger.
     logging.basicConfig(
         stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(name)s %(message)s"
     )
+    # Access-log lines are whole JSON objects (they carry their own time), one per line.
+    access = logging.getLogger(ACCESS_LOGGER)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access.addHandler(handler)
+    access.propagate = False
     uvicorn.run(
         create_app(settings),
         host=args.host,

@@ -27,6 +27,7 @@ class RecoMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._recommended = 0
         self._fallbacks = 0
         Gauge(
@@ -39,8 +40,16 @@ class RecoMetrics:
         return self._fallbacks / self._recommended if self._recommended else 0.0
 
     def observe(self, endpoint: str, source: str, status: int, seconds: float) -> None:
-        self.requests.labels(endpoint, source, str(status)).inc()
-        self.latency.labels(endpoint, source).observe(seconds)
+        key = (endpoint, source, status)
+        children = self._children.get(key)
+        if children is None:  # `labels()` locks and looks up; the few combinations are kept
+            children = (
+                self.requests.labels(endpoint, source, str(status)),
+                self.latency.labels(endpoint, source),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
         if endpoint == RECOMMENDATIONS and status == 200:
             self._recommended += 1
             self._fallbacks += source != PERSONAL
