@@ -93,12 +93,20 @@ def timed_run(data: Path, redis_url: str) -> dict:
         (name, float(seconds), int(rss), int(peak))
         for name, _, seconds, rss, peak in STAGE_LINE.findall(text)
     ]
-    return {"wall": wall, "peak_mb": usage.ru_maxrss / 1024, "stages": stages, "log": log_path}
+    return {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "peak_mb": usage.ru_maxrss / 1024,
+        "stages": stages,
+        "log": log_path,
+        "load": os.getloadavg()[0],
+    }
 
 
 def print_run(users: int, result: dict, events: int) -> None:
     print(f"\n{users:,} customers, {events:,} events: wall {result['wall']:.1f} s, "
-          f"peak RSS {result['peak_mb'] / 1024:.2f} GiB   (log: {result['log']})")  # fmt: skip
+          f"CPU {result['cpu']:.1f} s, peak RSS {result['peak_mb'] / 1024:.2f} GiB, "
+          f"load average at the end {result['load']:.1f}   (log: {result['log']})")  # fmt: skip
     print(f"  {'stage':<10} {'seconds':>9} {'rss MB':>8} {'peak MB':>8}")
     for name, seconds, rss, peak in result["stages"]:
         print(f"  {name:<10} {seconds:>9.1f} {rss:>8} {peak:>8}")
@@ -170,7 +178,8 @@ def main() -> None:
         ratio = results[big]["wall"] / results[small]["wall"]
         print(f"\nlinearity: {big:,} / {small:,} customers = {big / small:.1f}x the customers, "
               f"{results[big]['events'] / results[small]['events']:.1f}x the events, "
-              f"{ratio:.2f}x the wall time")  # fmt: skip
+              f"{ratio:.2f}x the wall time, "
+              f"{results[big]['cpu'] / results[small]['cpu']:.2f}x the CPU time")  # fmt: skip
         verdict = (
             "PASS" if results[big]["wall"] < 600 and results[big]["peak_mb"] < 6 * 1024 else "MISS"
         )
