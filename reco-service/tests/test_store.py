@@ -99,3 +99,15 @@ def test_requests_waiting_on_a_hanging_redis_share_one_timeout(serve, publish, r
     time.sleep(1.5)
     assert {status for status, _ in results} == {503}
     assert max(elapsed for _, elapsed in results) < 1.0
+
+
+def test_service_recovers_when_redis_comes_back(serve, own_redis, publish_to):
+    publish_to(own_redis.url, "v1")
+    api = serve(REDIS_URL=own_redis.url, RECO_REDIS_TIMEOUT_MS=500)
+    assert api.get("/recommendations/u1?k=2").status_code == 200
+    own_redis.stop()
+    assert api.get("/recommendations/u1?k=2").status_code == 503
+    own_redis.start()  # same port, empty: the trainer publishes again
+    publish_to(own_redis.url, "v2")
+    body = api.get("/recommendations/u1?k=2").json()
+    assert (body["model_version"], body["source"]) == ("v2", "personal")
