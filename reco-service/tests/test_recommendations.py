@@ -121,3 +121,10 @@ def test_concurrent_requests_each_get_their_own_user(api, publish):
         ("u2", "personal", "c"),
         ("stranger", "popular", "c"),
     }
+
+
+def test_a_long_bad_value_is_not_echoed_whole(api, publish):
+    publish("v1")
+    response = api.get("/recommendations/" + "x" * 5000)
+    assert response.status_code == 422
+    assert len(response.json()["detail"]) < 200

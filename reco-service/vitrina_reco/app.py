@@ -36,15 +36,23 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
+ECHOED = 40  # characters of a bad value repeated in the message
+
+
 def _location(loc: tuple) -> str:
     return ".".join(str(part) for part in loc if part not in ("path", "query"))
+
+
+def _echo(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= ECHOED else text[:ECHOED] + "…"
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> OrjsonResponse:
     """One readable sentence instead of a list of dicts, e.g. `k: Input should be ≥ 1 (got '0')`."""
     parts = [
-        f"{_location(err.get('loc', ()))}: {err.get('msg', 'invalid')} (got {err.get('input')!r})"
-        for err in exc.errors()
+        f"{_location(e.get('loc', ()))}: {e.get('msg', 'invalid')} (got {_echo(e.get('input'))})"
+        for e in exc.errors()
     ]
     return OrjsonResponse({"detail": "; ".join(parts)}, 422)
 

@@ -1,5 +1,7 @@
 """`GET /recommendations/{user_id}`: the user's stored list, or a fallback for unknown users."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from vitrina_reco.access import set_source
@@ -11,6 +13,10 @@ from vitrina_reco.selection import select
 
 router = APIRouter(tags=["recommendations"])
 
+ExcludeBought = Annotated[
+    bool, Query(description="Leave out what the user already bought (when the model stored it).")
+]
+
 
 @router.get("/recommendations/{user_id}", response_model=Recommendations)
 async def recommendations(
@@ -18,9 +24,7 @@ async def recommendations(
     user_id: UserId,
     k: K = 10,
     exclude: Exclude = [],  # noqa: B006 - FastAPI copies query defaults per request
-    exclude_bought: bool = Query(
-        False, description="Leave out what the user already bought (when the model stored it)."
-    ),
+    exclude_bought: ExcludeBought = False,
 ) -> OrjsonResponse:
     """Ranked products for one customer; unknown ones get a fallback list, named in `source`."""
     excluded = parse_exclude(exclude)
