@@ -14,7 +14,7 @@ from vitrina_trainer.recommender import RecommenderConfig
 from vitrina_trainer.splits import SplitError
 
 FAST = RecommenderConfig(
-    als_iterations=3, als_factors=8, lightfm_epochs=2, lightfm_factors=8, ranker_trees=20
+    threads=1, als_iterations=3, als_factors=8, lightfm_epochs=2, lightfm_factors=8, ranker_trees=20
 )
 MODELS = {
     TWO_STAGE,

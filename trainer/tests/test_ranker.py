@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vitrina_trainer.ranker import Ranker, RankerError
+from vitrina_trainer.ranker import Ranker, RankerError, sample_negatives
 
 
 def learnable(customers: int = 60) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -39,3 +39,13 @@ def test_ranker_without_any_positive_is_a_clear_error() -> None:
 def test_unfitted_ranker_says_so() -> None:
     with pytest.raises(RankerError, match="not fitted"):
         Ranker().predict(pd.DataFrame({"signal": [1.0]}))
+
+
+def test_negative_sampling_keeps_positives_and_caps_negatives() -> None:
+    groups = np.array([0, 0, 0, 0, 0, 1, 1, 2, 2, 2])
+    labels = np.array([0, 1, 0, 0, 0, 0, 0, 1, 0, 1])
+    keep = sample_negatives(labels, groups, per_group=2, seed=0)
+    assert keep[labels == 1].all()
+    assert keep[groups == 0].sum() == 3  # its positive and two of four negatives
+    assert not keep[groups == 1].any()  # nothing bought: nothing to learn
+    assert keep[groups == 2].all()

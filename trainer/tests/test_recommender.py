@@ -7,7 +7,7 @@ from vitrina_trainer.errors import TrainerError
 from vitrina_trainer.recommender import NotFittedError, RecommenderConfig, TwoStageRecommender
 
 FAST = RecommenderConfig(
-    als_iterations=3, lightfm_epochs=2, ranker_trees=20, als_factors=8, lightfm_factors=8
+    threads=1, als_iterations=3, lightfm_epochs=2, ranker_trees=20, als_factors=8, lightfm_factors=8
 )
 
 

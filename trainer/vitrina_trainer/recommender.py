@@ -6,6 +6,8 @@ the features refitted on all the events. recommend: candidates → features → 
 topped up from popular products.
 """
 
+import logging
+import time
 from collections.abc import Sequence
 from typing import Self
 
@@ -25,9 +27,10 @@ from vitrina_trainer.candidates import (
 from vitrina_trainer.errors import TrainerError
 from vitrina_trainer.features import FeatureBuilder
 from vitrina_trainer.interactions import Interactions, rank_within_groups, to_day
-from vitrina_trainer.ranker import Ranker
+from vitrina_trainer.ranker import Ranker, sample_negatives
 from vitrina_trainer.splits import LOCAL_TRAIN_SHARE, cut_time
 
+log = logging.getLogger("vitrina_trainer")
 SCORE = "score"
 RANK = "rank"
 SIMILAR = "similar_item_id"
@@ -60,17 +63,23 @@ class RecommenderConfig(BaseModel):
     lightfm_factors: int = Field(64, ge=1)
     lightfm_epochs: int = Field(10, ge=1)
     factor_model_max_items: int = Field(50, ge=1)
-    ranker_trees: int = Field(400, ge=1)
-    ranker_learning_rate: float = Field(0.05, gt=0)
+    ranker_trees: int = Field(300, ge=1)
+    ranker_learning_rate: float = Field(0.1, gt=0)
     ranker_leaves: int = Field(31, ge=2)
-    ranker_max_customers: int = Field(30_000, ge=10)
+    ranker_max_customers: int = Field(15_000, ge=10)
+    ranker_negatives: int = Field(40, ge=1)
     local_train_share: float = Field(LOCAL_TRAIN_SHARE, gt=0, lt=1)
-    threads: int = Field(1, ge=1)
+    threads: int = Field(2, ge=1)
     seed: int = 42
 
 
 class NotFittedError(TrainerError):
     """recommend/similar_items/popular called before fit."""
+
+
+def _log_step(step: str, started: float, **numbers: object) -> None:
+    details = "".join(f", {name} {value}" for name, value in numbers.items())
+    log.info("two-stage fit: %s done at %.1f s%s", step, time.perf_counter() - started, details)
 
 
 def make_sources(c: RecommenderConfig) -> dict[str, CandidateSource]:
@@ -123,18 +132,20 @@ class TwoStageRecommender:
 
     def fit(self, events: pd.DataFrame, items: pd.DataFrame | None = None) -> Self:
         """Learn the ranker across a local 80 / 20 time cut, then refit stage one on everything."""
+        started = time.perf_counter()
         catalog = None if items is None else pd.Index(items[Columns.ITEM].astype(str))
         data = Interactions.from_events(events, self.config.event_weights, catalog)
         self._n_items = data.n_items
         self.item_categories = self._categories(data, items)
-        cut = cut_time(events, self.config.local_train_share)
-        cut_day = to_day(cut)
+        cut_day = to_day(cut_time(events, self.config.local_train_share))
         local_train, local_validation = data.before(cut_day), data.since(cut_day)
+        _log_step("encoded and cut", started, events=len(data), users=data.n_users)
 
         sources = self._fit_stage_one(local_train)
         features = FeatureBuilder(self.config.history_half_life_days).fit(
             local_train, self.item_categories
         )
+        _log_step("stage one on local train", started)
         users = np.intersect1d(local_train.active_users(), local_validation.active_users())
         if len(users) > self.config.ranker_max_customers:
             rng = np.random.default_rng(self.config.seed)
@@ -145,19 +156,32 @@ class TwoStageRecommender:
         )
         keys = candidates[Columns.USER].to_numpy(np.int64) * data.n_items + candidates[Columns.ITEM]
         labels = np.isin(keys, bought).astype(np.float32)
+        sample = sample_negatives(
+            labels,
+            candidates[Columns.USER].to_numpy(),
+            self.config.ranker_negatives,
+            self.config.seed,
+        )
+        candidates, labels = candidates[sample].reset_index(drop=True), labels[sample]
+        table = self._features(features, candidates)
+        del sources, features
+        _log_step("ranker's candidates and features", started, rows=len(table))
         self.ranker = Ranker(
             n_estimators=self.config.ranker_trees,
             learning_rate=self.config.ranker_learning_rate,
             num_leaves=self.config.ranker_leaves,
             threads=self.config.threads,
             seed=self.config.seed,
-        ).fit(self._features(features, candidates), labels, candidates[Columns.USER].to_numpy())
+        ).fit(table, labels, candidates[Columns.USER].to_numpy())
+        del table, candidates
+        _log_step("ranker", started, **self.ranker.scores)
 
         self.data = data
         self.sources = self._fit_stage_one(data)
         self.features = FeatureBuilder(self.config.history_half_life_days).fit(
             data, self.item_categories
         )
+        _log_step("stage one on all events", started)
         return self
 
     @staticmethod
