@@ -78,3 +78,9 @@ def test_catalog_limits_what_is_recommended(shop_events: pd.DataFrame) -> None:
     reco = model.recommend(["u1", "u5"], k=15)
     assert set(reco[Columns.ITEM]) <= set(catalog[Columns.ITEM])
     assert len(reco) == 30
+
+
+def test_no_users_no_rows_and_k_must_be_positive(model: TwoStageRecommender) -> None:
+    assert model.recommend([], k=5).empty
+    with pytest.raises(TrainerError, match="k must be at least 1"):
+        model.recommend(["u1"], k=0)

@@ -237,6 +237,8 @@ class TwoStageRecommender:
         `exclude_seen` drops the products each customer already interacted with.
         """
         data = self._require_fitted()
+        if k < 1:
+            raise TrainerError(f"k must be at least 1, got {k}")
         users = pd.Index(pd.unique(np.asarray(users, dtype=object).astype(str)))
         codes = data.users.get_indexer(users)
         known = codes[codes >= 0]
