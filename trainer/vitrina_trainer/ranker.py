@@ -1,8 +1,8 @@
 """Stage two: a LightGBM lambdarank model over candidate features, one query group per customer.
 
 It learns on stage-one candidates fitted on local train, labelled by local validation. A share of
-the customers is held out for early stopping; NDCG@10 on the learned customers versus the held-out
-ones is the overfitting check the evaluation reports.
+the customers is held out for early stopping; NDCG@10 of whole candidate lists of the learned
+customers versus the held-out ones is the overfitting check the evaluation reports.
 """
 
 from typing import Self
@@ -10,7 +10,9 @@ from typing import Self
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from rectools.metrics import NDCG
 
+from vitrina_shared.schema import Columns
 from vitrina_trainer.errors import TrainerError
 from vitrina_trainer.interactions import rank_within_groups
 
@@ -45,6 +47,7 @@ class Ranker:
         num_leaves: int = 31,
         min_child_samples: int = 50,
         holdout_share: float = 0.2,
+        negatives: int = 40,
         early_stopping_rounds: int = 20,
         threads: int = 1,
         seed: int = 42,
@@ -66,6 +69,7 @@ class Ranker:
             "verbose": -1,
         }
         self.holdout_share = holdout_share
+        self.negatives = negatives
         self.early_stopping_rounds = early_stopping_rounds
         self.seed = seed
         self.model: lgb.LGBMRanker | None = None
@@ -73,7 +77,11 @@ class Ranker:
         self.scores: dict[str, float] = {}
 
     def fit(self, features: pd.DataFrame, labels: np.ndarray, groups: np.ndarray) -> Self:
-        """`groups`: the customer of each row; only customers with a positive row are learned."""
+        """`groups`: the customer of each row; only customers with a positive row are learned.
+
+        The learned customers' lists are thinned to `negatives` negatives each; the held-out
+        customers keep their whole lists, which early stopping and the overfitting check see.
+        """
         labels = np.asarray(labels, dtype=np.float32)
         groups = np.asarray(groups)
         positive_groups = np.unique(groups[labels > 0])
@@ -85,45 +93,50 @@ class Ranker:
         holdout = positive_groups[rng.random(len(positive_groups)) < self.holdout_share]
         if len(holdout) == len(positive_groups):
             holdout = holdout[:0]
-        learn_rows = np.isin(groups, positive_groups) & ~np.isin(groups, holdout)
+        learn_lists = np.isin(groups, positive_groups) & ~np.isin(groups, holdout)
+        learn_rows = learn_lists & sample_negatives(labels, groups, self.negatives, self.seed)
         hold_rows = np.isin(groups, holdout)
         self.features = list(features.columns)
         learn = self._sorted(features, labels, groups, learn_rows)
         self.model = lgb.LGBMRanker(**self.params)
-        eval_x, eval_y, eval_group = [learn[0]], [learn[1]], [learn[2]]
-        callbacks = []
+        fit_args: dict = {}
         if len(holdout):
             held = self._sorted(features, labels, groups, hold_rows)
-            eval_x.append(held[0])
-            eval_y.append(held[1])
-            eval_group.append(held[2])
-            callbacks.append(
-                lgb.early_stopping(
-                    self.early_stopping_rounds, first_metric_only=True, verbose=False
-                )
-            )
-        self.model.fit(
-            learn[0],
-            learn[1],
-            group=learn[2],
-            eval_X=tuple(eval_x),
-            eval_y=tuple(eval_y),
-            eval_group=eval_group,
-            eval_at=[EVAL_AT],
-            callbacks=callbacks,
-        )
-        results = self.model.evals_result_
-        best = (self.model.best_iteration_ or self.params["n_estimators"]) - 1
+            fit_args = {
+                "eval_X": (held[0],),
+                "eval_y": (held[1],),
+                "eval_group": [held[2]],
+                "eval_at": [EVAL_AT],
+                "callbacks": [lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+            }
+        self.model.fit(learn[0], learn[1], group=learn[2], **fit_args)
         self.scores = {
-            "learn_ndcg": float(results["training"][f"ndcg@{EVAL_AT}"][best]),
-            "holdout_ndcg": float(results["valid_1"][f"ndcg@{EVAL_AT}"][best])
-            if "valid_1" in results
-            else float("nan"),
-            "trees": best + 1,
+            "learn_ndcg": self._list_ndcg(features, labels, groups, learn_lists),
+            "holdout_ndcg": self._list_ndcg(features, labels, groups, hold_rows),
+            "trees": self.model.best_iteration_ or self.params["n_estimators"],
             "customers": len(positive_groups),
             "rows": int(learn_rows.sum() + hold_rows.sum()),
         }
         return self
+
+    def _list_ndcg(
+        self, features: pd.DataFrame, labels: np.ndarray, groups: np.ndarray, rows: np.ndarray
+    ) -> float:
+        """RecTools' NDCG@10 of the ranker's order of whole candidate lists (NaN if none)."""
+        index = np.flatnonzero(rows)
+        if len(index) == 0:
+            return float("nan")
+        scores = self.predict(features.iloc[index])
+        order = np.lexsort((-scores, groups[index]))
+        ranked = pd.DataFrame(
+            {
+                Columns.USER: groups[index][order],
+                Columns.ITEM: index[order],
+                "rank": rank_within_groups(groups[index][order]),
+            }
+        )
+        relevant = ranked[labels[index][order] > 0][[Columns.USER, Columns.ITEM]]
+        return float(NDCG(k=EVAL_AT).calc(ranked[ranked["rank"] <= EVAL_AT], relevant))
 
     @staticmethod
     def _sorted(

@@ -27,7 +27,7 @@ from vitrina_trainer.candidates import (
 from vitrina_trainer.errors import TrainerError
 from vitrina_trainer.features import FeatureBuilder
 from vitrina_trainer.interactions import Interactions, rank_within_groups, to_day
-from vitrina_trainer.ranker import Ranker, sample_negatives
+from vitrina_trainer.ranker import Ranker
 from vitrina_trainer.splits import LOCAL_TRAIN_SHARE, cut_time
 
 log = logging.getLogger("vitrina_trainer")
@@ -65,7 +65,7 @@ class RecommenderConfig(BaseModel):
     factor_model_max_items: int = Field(50, ge=1)
     ranker_trees: int = Field(300, ge=1)
     ranker_learning_rate: float = Field(0.1, gt=0)
-    ranker_leaves: int = Field(31, ge=2)
+    ranker_leaves: int = Field(15, ge=2)
     ranker_max_customers: int = Field(15_000, ge=10)
     ranker_negatives: int = Field(40, ge=1)
     local_train_share: float = Field(LOCAL_TRAIN_SHARE, gt=0, lt=1)
@@ -156,13 +156,6 @@ class TwoStageRecommender:
         )
         keys = candidates[Columns.USER].to_numpy(np.int64) * data.n_items + candidates[Columns.ITEM]
         labels = np.isin(keys, bought).astype(np.float32)
-        sample = sample_negatives(
-            labels,
-            candidates[Columns.USER].to_numpy(),
-            self.config.ranker_negatives,
-            self.config.seed,
-        )
-        candidates, labels = candidates[sample].reset_index(drop=True), labels[sample]
         table = self._features(features, candidates)
         del sources, features
         _log_step("ranker's candidates and features", started, rows=len(table))
@@ -170,6 +163,7 @@ class TwoStageRecommender:
             n_estimators=self.config.ranker_trees,
             learning_rate=self.config.ranker_learning_rate,
             num_leaves=self.config.ranker_leaves,
+            negatives=self.config.ranker_negatives,
             threads=self.config.threads,
             seed=self.config.seed,
         ).fit(table, labels, candidates[Columns.USER].to_numpy())
@@ -230,7 +224,7 @@ class TwoStageRecommender:
         return self.data
 
     def recommend(
-        self, users: Sequence[str], k: int, exclude_seen: bool = False, chunk: int = 20_000
+        self, users: Sequence[str], k: int, exclude_seen: bool = False, chunk: int = 10_000
     ) -> pd.DataFrame:
         """k products per customer, best first; customers unknown to the model get popular ones.
 
