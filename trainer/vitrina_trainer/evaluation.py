@@ -177,8 +177,10 @@ def write_report(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
         importance.rename_axis("feature").to_frame()
     )
     report.section("Overfitting check").text(
-        "The ranker's NDCG@10 on the customers it learned from, on customers held out of its "
-        "training, and the two-stage model's NDCG@10 on global validation."
+        "NDCG@10 of the ranker's order of whole candidate lists (local validation labels) for "
+        "the customers it learned from and for customers held out of its training, then the "
+        "two-stage model's NDCG@10 on global validation. A wide learned/held-out gap means "
+        "the ranker memorises its customers."
     )
     report.table([{"measure": key, "value": value} for key, value in result["overfitting"].items()])
     report.section("Sanity checks of the two-stage lists").table(
