@@ -84,3 +84,21 @@ def test_no_users_no_rows_and_k_must_be_positive(model: TwoStageRecommender) -> 
     assert model.recommend([], k=5).empty
     with pytest.raises(TrainerError, match="k must be at least 1"):
         model.recommend(["u1"], k=0)
+
+
+@pytest.mark.parametrize(
+    ("customers", "message"),
+    [([], "no events with a customer id"), (["u1", "u2", "u3"], "only 3 customer")],
+    ids=["empty", "tiny"],
+)
+def test_empty_or_tiny_input_is_a_clear_error(
+    shop_events: pd.DataFrame, customers: list[str], message: str
+) -> None:
+    events = shop_events[shop_events[Columns.USER].isin(customers)]
+    with pytest.raises(TrainerError, match=message):
+        TwoStageRecommender(FAST).fit(events)
+
+
+def test_events_without_customer_ids_are_a_clear_error(shop_events: pd.DataFrame) -> None:
+    with pytest.raises(TrainerError, match="no events with a customer id"):
+        TwoStageRecommender(FAST).fit(shop_events.assign(**{Columns.USER: ""}))
