@@ -51,7 +51,13 @@ class ShopSettings(VitrinaSettings):
         description="Events whose products and customers init imports; "
         "unset = DATA_DIR/events.csv.gz when it exists.",
     )
-    page_size: int = Field(24, ge=1, le=200, validation_alias="SHOP_PAGE_SIZE")
+    page_size: int = Field(
+        24,
+        ge=1,
+        le=200,
+        validation_alias="SHOP_PAGE_SIZE",
+        description="Products per listing page.",
+    )
 
     @model_validator(mode="after")
     def _refuse_dev_secret(self) -> "ShopSettings":
