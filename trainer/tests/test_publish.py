@@ -37,9 +37,12 @@ def test_rankings_group_by_key_in_rank_order_with_bought(presorted):
     assert (u2.items, u2.scores, u2.bought) == (["a", "b"], [0.7, 0.5], ["q", "a"])
 
 
-def test_rankings_of_categorical_ids_are_strings():
+def test_rankings_of_categorical_ids_are_strings_and_unused_categories_ignored():
     frame = RECOS.astype({"user_id": "category", "item_id": "category"})
-    assert decode_ranking(dict(rankings(frame, "user_id", "item_id"))["u1"]).items == ["x", "y"]
+    frame["user_id"] = frame["user_id"].cat.add_categories(["unused"])
+    blobs = dict(rankings(frame, "user_id", "item_id"))
+    assert blobs.keys() == {"u1", "u2"}
+    assert decode_ranking(blobs["u1"]).items == ["x", "y"]
 
 
 def test_rankings_of_nothing_is_empty():

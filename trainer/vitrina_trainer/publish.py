@@ -44,6 +44,8 @@ class Published:
 
 def _labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes and their labels as Python strings (ids are never numbers)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):  # already coded: no need to hash again
+        return values.cat.codes.to_numpy(), values.cat.categories.astype(str).to_numpy(object)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     labels = pd.Index(uniques).astype(str).to_numpy(dtype=object)
     return codes, labels
