@@ -49,6 +49,22 @@ def test_unfinished_version_is_not_served_and_pruned_later(store, redis_client):
     assert decode_ranking(redis_client.hget(store.keys.users("v1"), "u1")).items == ["old"]
 
 
+def test_each_batch_renews_the_lock(store, redis_client, monkeypatch):
+    monkeypatch.setattr("vitrina_shared.model_store.WRITE_BATCH", 2)
+    writer = store.begin(version="v1")
+    redis_client.expire(store.keys.lock, 5)
+    writer.write_users((f"u{i}", encode_ranking(["a"], [1.0])) for i in range(5))
+    assert redis_client.ttl(store.keys.lock) > 60
+
+
+def test_a_writer_that_lost_its_lock_stops(store, redis_client):
+    writer = store.begin(version="v1")
+    redis_client.delete(store.keys.lock)  # it expired while the run was stalled
+    store.begin(version="v2")  # another run took over
+    with pytest.raises(PublishError, match="v1 lost the publishing lock"):
+        writer.write_users([("u1", encode_ranking(["a"], [1.0]))])
+
+
 def test_activate_refuses_a_version_without_meta(store):
     writer = store.begin(version="v1")
     with pytest.raises(PublishError, match="never fully written"):

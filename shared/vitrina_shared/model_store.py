@@ -17,7 +17,16 @@ import redis
 from vitrina_shared.redis_layout import RedisKeys
 
 WRITE_BATCH = 5_000
-LOCK_SECONDS = 6 * 3600
+# The publishing lock expires unless its writer renews it with every batch: a killed run
+# blocks the next one for minutes, not hours.
+LOCK_SECONDS = 300
+RENEW_OWN_LOCK = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] "
+    "then return redis.call('expire', KEYS[1], ARGV[2]) end"
+)
+RELEASE_OWN_LOCK = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+)
 
 
 class PublishError(RuntimeError):
@@ -54,8 +63,15 @@ class VersionWriter:
         written = 0
         for batch in _batches(pairs, WRITE_BATCH):
             self.client.hset(key, mapping=batch)
+            self.renew_lock()
             written += len(batch)
         return written
+
+    def renew_lock(self) -> None:
+        if not self.client.eval(RENEW_OWN_LOCK, 1, self.keys.lock, self.version, LOCK_SECONDS):
+            raise PublishError(
+                f"version {self.version} lost the publishing lock (it expired or was deleted)"
+            )
 
     def write_users(self, pairs: Iterable[tuple[str, bytes]]) -> int:
         """Store each user's encoded ranking; returns how many were written."""
@@ -119,12 +135,7 @@ class ModelStore:
 
     def _release(self, version: str) -> None:
         # Release only our own lock: compare-and-delete in one server-side step.
-        self.client.eval(
-            "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end",
-            1,
-            self.keys.lock,
-            version,
-        )
+        self.client.eval(RELEASE_OWN_LOCK, 1, self.keys.lock, version)
 
     def versions(self) -> list[VersionInfo]:
         """Published versions, newest first."""

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from vitrina_shared.catalog import read_items
 from vitrina_shared.events import DUPLICATE, EventLog, read_events
-from vitrina_shared.model_store import ModelStore
+from vitrina_shared.model_store import LOCK_SECONDS, ModelStore
 from vitrina_shared.schema import Columns, Raw
 from vitrina_trainer.eda import write_eda
 from vitrina_trainer.errors import TrainerError
@@ -152,8 +152,9 @@ def connect_for_run(settings: TrainerSettings) -> ModelStore:
     if holder is not None:
         store.client.close()
         raise TrainerError(
-            f"another run is publishing version {holder.decode()}; if it died, delete the "
-            f"Redis key {store.keys.lock!r} (it expires by itself)"
+            f"another run is publishing version {holder.decode()}; if it died, its lock "
+            f"expires within {LOCK_SECONDS // 60} minutes, or delete the Redis key "
+            f"{store.keys.lock!r}"
         )
     return store
 
