@@ -19,6 +19,7 @@ import httpx
 import redis
 
 from vitrina_shared.model_store import ModelStore
+from vitrina_shared.processes import stop_process_group
 from vitrina_shared.redis_server import PrivateRedis
 
 BIN = Path(sys.executable).parent
@@ -187,14 +188,8 @@ class Stack:
 
     def stop_process(self, name: str) -> None:
         process = self.processes.pop(name, None)
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        if process is not None:
+            stop_process_group(process)
 
     def stop(self) -> None:
         for name in list(self.processes):

@@ -13,7 +13,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ import redis
 
 from vitrina_shared.events import read_events
 from vitrina_shared.model_store import ModelStore
+from vitrina_shared.processes import stop_process_group
 from vitrina_shared.redis_layout import POPULAR, encode_ranking
 from vitrina_shared.redis_server import PrivateRedis, free_port
 from vitrina_shared.schema import Columns
@@ -232,13 +232,7 @@ def main() -> None:
             print(f"reco-service fallbacks logged by the shop during the run: {reco_warnings}")
         finally:
             for process in processes:
-                if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGTERM)
-                    try:
-                        process.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        os.killpg(process.pid, signal.SIGKILL)
-                        process.wait()
+                stop_process_group(process)
 
 
 if __name__ == "__main__":

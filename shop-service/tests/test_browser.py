@@ -7,7 +7,6 @@ Both run as subprocesses on loopback ports, reco-service reading a model publish
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 import redis
 
 from vitrina_shared.model_store import ModelStore
+from vitrina_shared.processes import stop_process_group
 from vitrina_shared.redis_layout import POPULAR, encode_ranking
 from vitrina_shared.redis_server import free_port
 
@@ -85,13 +85,7 @@ class Processes:
 
     def stop(self) -> None:
         for process in self.running:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop_process_group(process)
 
 
 @pytest.fixture
