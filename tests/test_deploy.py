@@ -3,6 +3,7 @@
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -155,3 +156,27 @@ def test_docker_compose_refuses_missing_secrets(tmp_path):
     )
     assert result.returncode != 0
     assert "set POSTGRES_PASSWORD in deploy/.env" in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("folder", ["shared", "trainer", "reco-service", "shop-service"])
+def test_the_wheel_carries_every_file_of_the_package(folder, tmp_path):
+    """The images install wheels, not the work tree: templates and assets must be inside."""
+    import zipfile
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp_path, REPO / folder],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = tmp_path.glob("*.whl")
+    packaged = set(zipfile.ZipFile(wheel).namelist())
+    tracked = subprocess.run(
+        ["git", "ls-files", "--", "vitrina_*"],
+        cwd=REPO / folder,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert tracked
+    assert sorted(set(tracked) - packaged) == []
