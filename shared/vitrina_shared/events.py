@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -281,17 +280,7 @@ def clean_events(raw: pd.DataFrame, source: str = "frame") -> EventLog:
     _check_columns(source, raw.columns)
     cleaner = _Cleaner()
     columns = [name for name in Raw.ALL if name in raw.columns]
-    text = raw[columns].astype(object).where(raw[columns].notna(), None)
-    arrays = [
-        pa.array(text[name].map(_as_text, na_action="ignore"), pa.string()) for name in columns
-    ]
+    # Arrow writes numbers, dates and times as text the way the CSV path reads them back.
+    arrays = [pc.cast(pa.array(raw[name], from_pandas=True), pa.string()) for name in columns]
     tables = [cleaner.clean(pa.RecordBatch.from_arrays(arrays, names=columns))] if len(raw) else []
     return _finish(tables, cleaner, [source])
-
-
-def _as_text(value: object) -> str:
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
