@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from vitrina_shared.schema import Columns, EventType
+from vitrina_shared.schema import Columns
 from vitrina_trainer.candidates import (
     ALSSource,
     CandidateSource,
@@ -26,7 +26,12 @@ from vitrina_trainer.candidates import (
 )
 from vitrina_trainer.errors import TrainerError
 from vitrina_trainer.features import FeatureBuilder
-from vitrina_trainer.interactions import Interactions, rank_within_groups, to_day
+from vitrina_trainer.interactions import (
+    DEFAULT_EVENT_WEIGHTS,
+    Interactions,
+    rank_within_groups,
+    to_day,
+)
 from vitrina_trainer.ranker import Ranker
 from vitrina_trainer.splits import LOCAL_TRAIN_SHARE, cut_time
 
@@ -39,11 +44,7 @@ SIMILAR = "similar_item_id"
 class RecommenderConfig(BaseModel):
     """Every knob of the model; logged with each run and enough to rebuild it."""
 
-    event_weights: dict[str, float] = {
-        EventType.VIEW.value: 1.0,
-        EventType.CART.value: 2.0,
-        EventType.PURCHASE.value: 4.0,
-    }
+    event_weights: dict[str, float] = DEFAULT_EVENT_WEIGHTS
     sources: tuple[str, ...] = ("history", "cooc", "als", "lightfm", "popular")
     candidates_per_source: dict[str, int] = {
         "history": 50,
