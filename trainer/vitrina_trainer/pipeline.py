@@ -22,6 +22,7 @@ from vitrina_shared.model_store import LOCK_SECONDS, ModelStore
 from vitrina_shared.schema import Columns, Raw
 from vitrina_trainer.eda import write_eda
 from vitrina_trainer.errors import TrainerError
+from vitrina_trainer.evaluation import TWO_STAGE
 from vitrina_trainer.publish import Published, bought_items, connect_store, publish
 from vitrina_trainer.recommender import RecommenderConfig, TwoStageRecommender
 from vitrina_trainer.settings import TrainerSettings, hide_password
@@ -31,7 +32,6 @@ from vitrina_trainer.stages import StageLog, progress
 log = logging.getLogger(__name__)
 
 CATEGORICAL = (Columns.USER, Columns.ITEM, Columns.EVENT, Columns.PLATFORM)
-TWO_STAGE = "two-stage"
 IMPORTANCES_KEPT = 20
 RECOMMEND_CHUNK = 10_000
 
