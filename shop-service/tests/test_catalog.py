@@ -109,6 +109,7 @@ def _ids(page: str) -> list[str]:
         "/products?page=0",
         "/products?page=-1",
         "/products?page=x",
+        "/products?page=²",
         "/products?page=4",
         "/category/nope",
     ],
