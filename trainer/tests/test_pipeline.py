@@ -1,6 +1,5 @@
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,7 +11,6 @@ from vitrina_trainer.pipeline import (
     last_evaluation,
     load_events,
     merge_logs,
-    recommend_all,
 )
 from vitrina_trainer.publish import connect_store
 from vitrina_trainer.settings import TrainerSettings
@@ -112,30 +110,3 @@ def test_a_run_in_progress_blocks_another(redis_url, redis_client):
 def test_connect_for_run_gives_a_working_store(redis_url):
     store = connect_for_run(TrainerSettings(REDIS_URL=redis_url))
     assert isinstance(store, ModelStore) and store.active_version() is None
-
-
-class EchoModel:
-    """Recommends each user their own id k times; records the chunks it was asked for."""
-
-    def __init__(self):
-        self.calls = []
-
-    def recommend(self, users, k):
-        self.calls.append(list(users))
-        return pd.DataFrame(
-            {
-                "user_id": [u for u in users for _ in range(k)],
-                "item_id": [f"i{r}" for _ in users for r in range(k)],
-                "score": [1.0 / (r + 1) for _ in users for r in range(k)],
-                "rank": [r + 1 for _ in users for r in range(k)],
-            }
-        )
-
-
-def test_recommend_all_goes_chunk_by_chunk_and_keeps_every_user():
-    model = EchoModel()
-    users = np.array(["a", "b", "c", "d", "e"], dtype=object)
-    frame = recommend_all(model, users, k=2, chunk=2)
-    assert model.calls == [["a", "b"], ["c", "d"], ["e"]]
-    assert frame["user_id"].tolist() == ["a", "a", "b", "b", "c", "c", "d", "d", "e", "e"]
-    assert frame.index.tolist() == list(range(10))

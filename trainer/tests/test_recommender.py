@@ -102,3 +102,15 @@ def test_empty_or_tiny_input_is_a_clear_error(
 def test_events_without_customer_ids_are_a_clear_error(shop_events: pd.DataFrame) -> None:
     with pytest.raises(TrainerError, match="no events with a customer id"):
         TwoStageRecommender(FAST).fit(shop_events.assign(**{Columns.USER: ""}))
+
+
+def test_recommending_in_chunks_gives_the_same_lists(model: TwoStageRecommender) -> None:
+    users = ["u3", "stranger", "u1", "u7", "u2"]
+    whole = model.recommend(users, k=6)
+    chunked = model.recommend(users, k=6, chunk=2)
+    assert len(chunked) == 6 * len(users)
+    columns = [Columns.USER, "rank", Columns.ITEM]
+    pd.testing.assert_frame_equal(
+        chunked[columns].sort_values(columns[:2], ignore_index=True),
+        whole[columns].sort_values(columns[:2], ignore_index=True),
+    )

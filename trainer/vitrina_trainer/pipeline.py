@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -27,13 +26,12 @@ from vitrina_trainer.publish import Published, bought_items, connect_store, publ
 from vitrina_trainer.recommender import RecommenderConfig, TwoStageRecommender
 from vitrina_trainer.settings import TrainerSettings, hide_password
 from vitrina_trainer.shop_db import read_shop_events
-from vitrina_trainer.stages import StageLog, progress
+from vitrina_trainer.stages import StageLog
 
 log = logging.getLogger(__name__)
 
 CATEGORICAL = (Columns.USER, Columns.ITEM, Columns.EVENT, Columns.PLATFORM)
 IMPORTANCES_KEPT = 20
-RECOMMEND_CHUNK = 10_000
 
 
 @dataclass
@@ -132,19 +130,6 @@ def last_evaluation(path: Path) -> dict[str, Any]:
     return metrics
 
 
-def recommend_all(
-    model: TwoStageRecommender, users: np.ndarray, k: int, chunk: int = RECOMMEND_CHUNK
-) -> pd.DataFrame:
-    """Every user's top k, a chunk of users at a time: a progress bar, and memory that stays
-    bounded by the chunk rather than growing with the number of users."""
-    starts = range(0, len(users), chunk)
-    parts = [
-        model.recommend(users[start : start + chunk], k)
-        for start in progress(starts, desc="recommending", total=len(starts), unit=" chunks")
-    ]
-    return pd.concat(parts, ignore_index=True)
-
-
 def connect_for_run(settings: TrainerSettings) -> ModelStore:
     """The model store, after checking that no other run is publishing."""
     store = connect_store(settings)
@@ -187,7 +172,7 @@ def run(
             model = TwoStageRecommender(config).fit(event_log.events, catalog)
         with stages.stage("recommend"):
             users = pd.unique(event_log.events[Columns.USER].astype(str))
-            recommendations = recommend_all(model, users, settings.top_k)
+            recommendations = model.recommend(users, settings.top_k)
             similar = model.similar_items(settings.similar_k)
             popular = model.popular(settings.fallback_k)
             bought = bought_items(event_log.events)

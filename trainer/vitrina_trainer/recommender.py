@@ -34,11 +34,13 @@ from vitrina_trainer.interactions import (
 )
 from vitrina_trainer.ranker import Ranker
 from vitrina_trainer.splits import LOCAL_TRAIN_SHARE, cut_time
+from vitrina_trainer.stages import progress
 
 log = logging.getLogger("vitrina_trainer")
 SCORE = "score"
 RANK = "rank"
 SIMILAR = "similar_item_id"
+USER_CHUNK = 10_000
 
 
 class RecommenderConfig(BaseModel):
@@ -225,26 +227,33 @@ class TwoStageRecommender:
         return self.data
 
     def recommend(
-        self, users: Sequence[str], k: int, exclude_seen: bool = False, chunk: int = 10_000
+        self, users: Sequence[str], k: int, exclude_seen: bool = False, chunk: int = USER_CHUNK
     ) -> pd.DataFrame:
         """k products per customer, best first; customers unknown to the model get popular ones.
 
-        `exclude_seen` drops the products each customer already interacted with.
+        `exclude_seen` drops the products each customer already interacted with. Customers are
+        scored `chunk` at a time, each chunk cut to its top k before the next, so memory is
+        bounded by the chunk and the result, whatever the number of customers.
         """
         data = self._require_fitted()
         if k < 1:
             raise TrainerError(f"k must be at least 1, got {k}")
         users = pd.Index(pd.unique(np.asarray(users, dtype=object).astype(str)))
         codes = data.users.get_indexer(users)
-        known = codes[codes >= 0]
-        parts = []
-        for start in range(0, len(known), chunk):
-            part = self._candidates(self.sources, known[start : start + chunk])
-            part[SCORE] = self.ranker.predict(self._features(self.features, part))
-            parts.append(part[[Columns.USER, Columns.ITEM, SCORE]])
-        ranked = pd.concat(parts, ignore_index=True) if parts else None
         all_codes = np.where(codes >= 0, codes, data.n_users + np.arange(len(users)))
-        ranked = self._top_up(ranked, all_codes, k, exclude_seen)
+        seen = (
+            np.unique(data.user.astype(np.int64) * data.n_items + data.item)
+            if exclude_seen
+            else np.array([], np.int64)
+        )
+        starts = range(0, len(users), chunk)
+        parts = [
+            self._recommend_codes(all_codes[start : start + chunk], k, seen)
+            for start in progress(starts, desc="recommending", total=len(starts), unit=" chunks")
+        ]
+        ranked = (
+            pd.concat(parts, ignore_index=True) if parts else self._top_up(None, all_codes, k, seen)
+        )
         index = np.full(data.n_users + len(users), -1)
         index[all_codes] = np.arange(len(users))
         return pd.DataFrame(
@@ -256,11 +265,21 @@ class TwoStageRecommender:
             }
         )
 
+    def _recommend_codes(self, codes: np.ndarray, k: int, seen: np.ndarray) -> pd.DataFrame:
+        """Top k of one chunk of user codes (codes past the model's users are unknown users)."""
+        known = codes[codes < self._require_fitted().n_users]
+        ranked = None
+        if len(known):
+            ranked = self._candidates(self.sources, known)
+            ranked[SCORE] = self.ranker.predict(self._features(self.features, ranked))
+        return self._top_up(ranked, codes, k, seen)
+
     def _top_up(
-        self, ranked: pd.DataFrame | None, users: np.ndarray, k: int, exclude_seen: bool
+        self, ranked: pd.DataFrame | None, users: np.ndarray, k: int, seen: np.ndarray
     ) -> pd.DataFrame:
         """Best k per user from the ranked rows, then popular products for the users still short.
 
+        `seen`: user × item keys never to recommend (empty unless seen products are excluded).
         Filler scores continue below the lowest ranked score, so score order is rank order.
         """
         data = self._require_fitted()
@@ -271,9 +290,7 @@ class TwoStageRecommender:
         user = ranked[Columns.USER].to_numpy(np.int64)
         item = ranked[Columns.ITEM].to_numpy(np.int64)
         score = ranked[SCORE].to_numpy(np.float64)
-        seen = np.array([], np.int64)
-        if exclude_seen:
-            seen = np.unique(data.user.astype(np.int64) * n_items + data.item)
+        if len(seen):
             keep = ~np.isin(user * n_items + item, seen)
             user, item, score = user[keep], item[keep], score[keep]
         order = np.lexsort((-score, user))
@@ -286,7 +303,7 @@ class TwoStageRecommender:
         np.add.at(have, user, 1)
         short = users[have[users] < k]
         if len(short):
-            popular, _ = self.sources["popular"].top(2 * k + (200 if exclude_seen else 0))
+            popular, _ = self.sources["popular"].top(2 * k + (200 if len(seen) else 0))
             fill_user = np.repeat(short, len(popular))
             fill_item = np.tile(popular.astype(np.int64), len(short))
             taken = np.concatenate([user * n_items + item, seen])
