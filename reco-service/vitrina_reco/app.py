@@ -67,7 +67,7 @@ async def _store_unavailable(request: Request, exc: StoreUnavailableError) -> Or
 
 
 async def _no_model(request: Request, exc: NoModelPublishedError) -> OrjsonResponse:
-    return OrjsonResponse({"detail": "no model published yet"}, 503)
+    return OrjsonResponse({"detail": str(exc)}, 503)
 
 
 async def _unexpected(request: Request, exc: Exception) -> OrjsonResponse:

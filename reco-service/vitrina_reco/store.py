@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, TypeVar
 
 import orjson
@@ -24,6 +25,8 @@ from vitrina_shared.redis_layout import POPULAR, Ranking, RedisKeys, decode_rank
 # Metadata keys the service reads; the trainer writes them (absent ones fall back as documented).
 META_TOP_K = "top_k"
 META_SIMILAR_K = "similar_k"
+
+NO_MODEL = "no model published yet"
 
 # Enough for one worker's concurrency; a request beyond it waits (bounded by the timeout).
 POOL_SIZE = 64
@@ -41,7 +44,11 @@ class NoModelPublishedError(RuntimeError):
 
 @dataclass(frozen=True)
 class ModelState:
-    """The active version and the small parts of it every request may need."""
+    """The active version and the small parts of it every request may need.
+
+    One is built per version and shared by all its requests, so what they derive from it (the
+    fallback, the list lengths) is cached on it rather than worked out again per request.
+    """
 
     version: str
     meta: dict[str, Any]
@@ -52,29 +59,26 @@ class ModelState:
         value = self.meta.get(key)
         return value if isinstance(value, int) and value > 0 else None
 
-    @property
+    @cached_property
     def fallback_k(self) -> int:
         """Length of the fallback list: the most `/popular` may ask for."""
-        fallback = self.fallback()
-        return len(fallback[1].items) if fallback else 0
+        return len(self.fallback[1].items) if self.fallback else 0
 
-    @property
+    @cached_property
     def top_k(self) -> int:
         """Products stored per user: the most `/recommendations` may ask for."""
         return self._stored(META_TOP_K) or self.fallback_k
 
-    @property
+    @cached_property
     def similar_k(self) -> int:
         """Products stored per product: the most `/similar` may ask for."""
         return self._stored(META_SIMILAR_K) or self.top_k
 
+    @cached_property
     def fallback(self) -> tuple[str, Ranking] | None:
         """The list for unknown users: `popular` when published, else the first there is."""
-        if POPULAR in self.fallbacks:
-            return POPULAR, self.fallbacks[POPULAR]
-        for name in sorted(self.fallbacks):
-            return name, self.fallbacks[name]
-        return None
+        name = POPULAR if POPULAR in self.fallbacks else min(self.fallbacks, default=None)
+        return (name, self.fallbacks[name]) if name is not None else None
 
 
 def _retrieve(task: asyncio.Task) -> None:
@@ -144,10 +148,9 @@ class RecoStore:
             self._refreshing = None
 
     async def _load_state(self) -> ModelState:
-        raw = await self._call(lambda: self.client.get(self.keys.active))
-        if raw is None:
-            raise NoModelPublishedError("no model published yet")
-        version = raw.decode()
+        version = await self.active_version()
+        if version is None:
+            raise NoModelPublishedError(NO_MODEL)
         if self._state is not None and self._state.version == version:
             return self._state
 

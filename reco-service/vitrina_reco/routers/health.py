@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request
 from vitrina_reco.dependencies import store_of
 from vitrina_reco.responses import OrjsonResponse
 from vitrina_reco.schemas import Health, Readiness
-from vitrina_reco.store import StoreUnavailableError
+from vitrina_reco.store import NO_MODEL, StoreUnavailableError
 
 router = APIRouter(tags=["health"])
 
@@ -27,7 +27,5 @@ async def ready(request: Request) -> OrjsonResponse:
     except StoreUnavailableError as exc:
         return OrjsonResponse({"ready": False, "model_version": None, "reason": str(exc)}, 503)
     if version is None:
-        return OrjsonResponse(
-            {"ready": False, "model_version": None, "reason": "no model published yet"}, 503
-        )
+        return OrjsonResponse({"ready": False, "model_version": None, "reason": NO_MODEL}, 503)
     return OrjsonResponse({"ready": True, "model_version": version, "reason": None})

@@ -20,7 +20,7 @@ async def popular(
 ) -> OrjsonResponse:
     excluded = parse_exclude(exclude)
     state = await store_of(request).state()
-    fallback = state.fallback()
+    fallback = state.fallback
     if fallback is None:
         raise HTTPException(404, f"model version {state.version} has no fallback list")
     check_k(k, state.fallback_k, "fallback list", state.version)

@@ -32,7 +32,7 @@ async def recommendations(
     state = await store.state()
     check_k(k, state.top_k, "user", state.version)
     ranking = await store.user_ranking(state.version, user_id)
-    fallback = state.fallback()
+    fallback = state.fallback
     if ranking is None:
         if fallback is None:
             raise HTTPException(

@@ -25,7 +25,7 @@ async def similar(
     state = await store.state()
     check_k(k, state.similar_k, "product", state.version)
     ranking = await store.similar(state.version, item_id)
-    fallback = state.fallback()
+    fallback = state.fallback
     if ranking is None:
         if fallback is None:
             raise HTTPException(
