@@ -79,6 +79,10 @@ def test_login_returns_to_next_but_never_to_another_site(shopper: Shopper) -> No
     shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
     data["csrf_token"] = shopper.csrf()
     assert shopper.client.post("/auth/login?next=//evil.example", data=data).location == "/"
+    for smuggled in ("/%09/evil.example", "/%0A/evil.example"):  # browsers drop tab, newline
+        shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+        data["csrf_token"] = shopper.csrf()
+        assert shopper.client.post(f"/auth/login?next={smuggled}", data=data).location == "/"
 
 
 def test_logout_needs_the_token(shopper: Shopper) -> None:

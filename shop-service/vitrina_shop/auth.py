@@ -24,8 +24,17 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: an open redirect would let a link send customers elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only a path on this site: an open redirect would let a link send customers elsewhere.
+
+    Browsers read `\\` as `/` and drop tabs and newlines, so `/\\evil` and `/%09/evil` would
+    both become `//evil`: control characters are refused as well as backslashes."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+    ):
         return target
     return url_for("catalog.home")
 
