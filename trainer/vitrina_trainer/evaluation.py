@@ -7,13 +7,11 @@ is scored alone (as refitted on all of global train, i.e. the very lists the ran
 so is the clustering baseline; every list with already-bought products allowed, and excluded.
 """
 
-import json
-import math
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import orjson
 import pandas as pd
 
 from vitrina_shared.schema import Columns
@@ -140,24 +138,14 @@ def metrics_table(result: dict[str, Any], bought: str) -> pd.DataFrame:
     return pd.DataFrame(rows).drop(columns="bought").set_index("model")
 
 
-def _json_safe(value: Any) -> Any:
-    """NaN (e.g. a metric with nothing to measure) as null: strict JSON has no NaN."""
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, np.integer | np.floating | np.bool_):
-        return _json_safe(value.item())
-    return value
-
-
 def write_report(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     """evaluation.json and evaluation.html in `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "evaluation.json"
-    json_path.write_text(json.dumps(_json_safe(result), indent=2), encoding="utf-8")
+    # orjson writes NaN (a metric with nothing to measure) as null: strict JSON has no NaN.
+    json_path.write_bytes(
+        orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+    )
     protocol = result["protocol"]
     report = HtmlReport(
         "Vitrina — offline evaluation",
