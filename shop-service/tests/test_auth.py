@@ -1,6 +1,5 @@
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
@@ -93,6 +92,12 @@ def test_logout_needs_the_token(shopper: Shopper) -> None:
     assert "Sign in" in shopper.client.get("/").get_data(as_text=True)
 
 
-def test_a_forged_login_form_is_rejected(client: FlaskClient) -> None:
-    response = client.post("/auth/login", data={"email": "a@b.cd", "password": "x" * 10})
+def test_a_forged_login_form_is_rejected(shopper: Shopper) -> None:
+    """Right credentials, no token: a wrong password is a 400 too, so the message must say CSRF."""
+    shopper.register()
+    shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+    data = {"email": "ann@example.com", "password": "correct-horse"}
+    response = shopper.client.post("/auth/login", data=data)
     assert response.status_code == 400
+    assert "did not come from this site" in response.get_data(as_text=True)
+    assert "Sign in" in shopper.client.get("/").get_data(as_text=True)
