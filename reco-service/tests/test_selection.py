@@ -1,4 +1,4 @@
-from vitrina_reco.selection import select
+from vitrina_reco.selection import select, select_or_fallback
 from vitrina_shared.redis_layout import Ranking
 
 OWN = Ranking(["a", "b", "c"], [3.0, 2.0, 1.0])
@@ -26,3 +26,23 @@ def test_duplicates_in_a_stored_list_are_served_once():
         [("a", 3.0), ("b", 1.0)],
         0,
     )
+
+
+def test_own_list_is_topped_up_from_the_fallback():
+    assert select_or_fallback(OWN, "personal", ("popular", TOPUP), 4, {"a"}) == (
+        "personal",
+        [("b", 2.0), ("c", 1.0), ("x", 8.0), ("y", 7.0)],
+        2,
+    )
+
+
+def test_without_an_own_list_the_fallback_answers_alone():
+    assert select_or_fallback(None, "personal", ("popular", TOPUP), 2, {"c"}) == (
+        "popular",
+        [("x", 8.0), ("y", 7.0)],
+        0,
+    )
+
+
+def test_neither_list_is_none():
+    assert select_or_fallback(None, "similar", None, 2, set()) is None

@@ -4,7 +4,10 @@ FastAPI's per-response validation (the schemathesis test checks every answer aga
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+from vitrina_reco.access import set_source
 
 
 class OrjsonResponse(JSONResponse):
@@ -14,5 +17,22 @@ class OrjsonResponse(JSONResponse):
         return orjson.dumps(content)
 
 
-def ranked(pairs: list[tuple[str, float]]) -> list[dict[str, Any]]:
-    return [{"item_id": item, "score": score} for item, score in pairs]
+def ranked_list(
+    request: Request,
+    version: str,
+    source: str,
+    pairs: list[tuple[str, float]],
+    fallback_items: int,
+    **ids: str,
+) -> OrjsonResponse:
+    """A `RankedList` (with the id it is for, if any); the source goes to the log and metrics."""
+    set_source(request.scope, source)
+    return OrjsonResponse(
+        {
+            **ids,
+            "items": [{"item_id": item, "score": score} for item, score in pairs],
+            "model_version": version,
+            "source": source,
+            "fallback_items": fallback_items,
+        }
+    )

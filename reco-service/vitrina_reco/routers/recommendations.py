@@ -4,12 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from vitrina_reco.access import set_source
 from vitrina_reco.dependencies import store_of
 from vitrina_reco.params import Exclude, K, UserId, check_k, parse_exclude
-from vitrina_reco.responses import OrjsonResponse, ranked
+from vitrina_reco.responses import OrjsonResponse, ranked_list
 from vitrina_reco.schemas import PERSONAL, Recommendations
-from vitrina_reco.selection import select
+from vitrina_reco.selection import select_or_fallback
 
 router = APIRouter(tags=["recommendations"])
 
@@ -32,28 +31,11 @@ async def recommendations(
     state = await store.state()
     check_k(k, state.top_k, "user", state.version)
     ranking = await store.user_ranking(state.version, user_id)
-    fallback = state.fallback
-    if ranking is None:
-        if fallback is None:
-            raise HTTPException(
-                404,
-                f"user {user_id!r} is unknown and model version {state.version} has no fallback",
-            )
-        source, ranking = fallback
-        pairs, _ = select(ranking, k, excluded)
-        topped_up = 0
-    else:
-        source = PERSONAL
-        if exclude_bought and ranking.bought:
-            excluded = excluded | frozenset(ranking.bought)
-        pairs, topped_up = select(ranking, k, excluded, fallback[1] if fallback else None)
-    set_source(request.scope, source)
-    return OrjsonResponse(
-        {
-            "user_id": user_id,
-            "items": ranked(pairs),
-            "model_version": state.version,
-            "source": source,
-            "fallback_items": topped_up,
-        }
-    )
+    if exclude_bought and ranking is not None and ranking.bought:
+        excluded |= frozenset(ranking.bought)
+    selected = select_or_fallback(ranking, PERSONAL, state.fallback, k, excluded)
+    if selected is None:
+        raise HTTPException(
+            404, f"user {user_id!r} is unknown and model version {state.version} has no fallback"
+        )
+    return ranked_list(request, state.version, *selected, user_id=user_id)

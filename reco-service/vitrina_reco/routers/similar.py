@@ -2,12 +2,11 @@
 
 from fastapi import APIRouter, HTTPException, Request
 
-from vitrina_reco.access import set_source
 from vitrina_reco.dependencies import store_of
 from vitrina_reco.params import Exclude, ItemId, K, check_k, parse_exclude
-from vitrina_reco.responses import OrjsonResponse, ranked
+from vitrina_reco.responses import OrjsonResponse, ranked_list
 from vitrina_reco.schemas import SIMILAR, SimilarItems
-from vitrina_reco.selection import select
+from vitrina_reco.selection import select_or_fallback
 
 router = APIRouter(tags=["recommendations"])
 
@@ -25,26 +24,10 @@ async def similar(
     state = await store.state()
     check_k(k, state.similar_k, "product", state.version)
     ranking = await store.similar(state.version, item_id)
-    fallback = state.fallback
-    if ranking is None:
-        if fallback is None:
-            raise HTTPException(
-                404,
-                f"product {item_id!r} is unknown and model version {state.version} has no fallback",
-            )
-        source, ranking = fallback
-        pairs, _ = select(ranking, k, excluded)
-        topped_up = 0
-    else:
-        source = SIMILAR
-        pairs, topped_up = select(ranking, k, excluded, fallback[1] if fallback else None)
-    set_source(request.scope, source)
-    return OrjsonResponse(
-        {
-            "item_id": item_id,
-            "items": ranked(pairs),
-            "model_version": state.version,
-            "source": source,
-            "fallback_items": topped_up,
-        }
-    )
+    selected = select_or_fallback(ranking, SIMILAR, state.fallback, k, excluded)
+    if selected is None:
+        raise HTTPException(
+            404,
+            f"product {item_id!r} is unknown and model version {state.version} has no fallback",
+        )
+    return ranked_list(request, state.version, *selected, item_id=item_id)
