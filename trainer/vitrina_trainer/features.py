@@ -37,6 +37,19 @@ def _group_median(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarra
     return out
 
 
+def _first_and_last(codes: np.ndarray, age: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Age of each code's first and last event (NaN for codes without one).
+
+    Events are in time order and numpy leaves the last of repeated writes to an index, so writing
+    the ages in reverse keeps each code's first event, writing them forwards its last.
+    """
+    first = np.full(size, np.nan)
+    last = np.full(size, np.nan)
+    first[codes[::-1]] = age[::-1]
+    last[codes] = age
+    return first, last
+
+
 class FeatureBuilder:
     """Summaries of one slice of events, and the feature matrix of candidates against them."""
 
@@ -85,10 +98,7 @@ class FeatureBuilder:
 
         user_items = np.bincount(pair_user, minlength=n_users).astype(np.float32)
         user_days = np.unique(data.user.astype(np.int64) * 1_000_000 + whole_day - whole_day.min())
-        user_first = np.full(n_users, np.nan)
-        user_last = np.full(n_users, np.nan)
-        user_first[data.user[::-1]] = age[::-1]
-        user_last[data.user] = age
+        user_first, user_last = _first_and_last(data.user, age, n_users)
         self.user = {
             "user_events": np.bincount(data.user, minlength=n_users).astype(np.float32),
             "user_items": user_items,
@@ -101,10 +111,7 @@ class FeatureBuilder:
         }
 
         item_users = np.bincount(pair_item, minlength=n_items).astype(np.float32)
-        item_first = np.full(n_items, np.nan)
-        item_last = np.full(n_items, np.nan)
-        item_first[data.item[::-1]] = age[::-1]
-        item_last[data.item] = age
+        item_first, item_last = _first_and_last(data.item, age, n_items)
         self.item = {
             "item_events": np.bincount(data.item, minlength=n_items).astype(np.float32),
             "item_users": item_users,
