@@ -425,7 +425,6 @@ class Looks:
 
     session: np.ndarray
     item: np.ndarray
-    habitual: np.ndarray
     views: np.ndarray
     carted: np.ndarray
     bought: np.ndarray
@@ -469,7 +468,7 @@ def make_looks(
     carted = rng.random(n) < cart_rate
     bought = carted & (rng.random(n) < purchase_rate)
     qty = QTY_CHOICES[_draw(QTY_SHARES, n, rng)]
-    return Looks(session, item, habitual, n_views, carted, bought, qty)
+    return Looks(session, item, n_views, carted, bought, qty)
 
 
 def make_events(
