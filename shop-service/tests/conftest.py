@@ -126,11 +126,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     admin.dispose()
 
 
+# How long a test waits for a fake reco-service that should answer: the production 300 ms is
+# short enough for a loaded CI machine to miss, which would turn an answer into the fallback.
+# Tests about slowness set their own short timeout.
+ANSWER_TIMEOUT_S = 5.0
+
+
 def make_app(database_url: str, reco_url: str, **config: object) -> Flask:
     return create_app(
         {
             "DATABASE_URL": database_url,
             "RECO_URL": reco_url,
+            "RECO_TIMEOUT_MS": int(ANSWER_TIMEOUT_S * 1000),
             "SECRET_KEY": "test-secret",
             "CURRENCY": "RUB",
             "DEMO_SWITCH": True,

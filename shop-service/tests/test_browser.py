@@ -107,6 +107,9 @@ def stack(redis_url: str, tmp_path: Path, data_files: tuple[Path, Path]) -> Iter
             "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite3'}",
             "RECO_URL": f"http://127.0.0.1:{reco_port}",
             "SHOP_SECRET_KEY": "browser-test-secret",
+            # The default 300 ms can be missed on a loaded CI machine: the page would show the
+            # fallback and the test would fail for the machine's sake, not the shop's.
+            "RECO_TIMEOUT_MS": "5000",
             "ITEMS": str(data_files[0]),
             "EVENTS": str(data_files[1]),
         }

@@ -6,8 +6,10 @@ import pytest
 
 from vitrina_shop.reco import RankedIds, RecoClient
 
+from .conftest import ANSWER_TIMEOUT_S
 
-def _client(url: str, timeout_s: float = 0.3, token: str | None = None) -> RecoClient:
+
+def _client(url: str, timeout_s: float = ANSWER_TIMEOUT_S, token: str | None = None) -> RecoClient:
     return RecoClient(url, timeout_s, token, retry_after_s=60.0)
 
 

@@ -4,7 +4,7 @@ from vitrina_shop import recommendations
 from vitrina_shop.db import session_scope
 from vitrina_shop.reco import RecoClient
 
-from .conftest import FakeReco
+from .conftest import ANSWER_TIMEOUT_S, FakeReco
 
 
 def _ids(block: recommendations.Block) -> list[str]:
@@ -13,7 +13,7 @@ def _ids(block: recommendations.Block) -> list[str]:
 
 def test_recommended_drops_unknown_and_excluded_products(app: Flask, fake_reco: FakeReco) -> None:
     fake_reco.answer("/recommendations/u1", ["GONE", "A2", "C1", "B1"])
-    reco = RecoClient(fake_reco.url, 0.3, None)
+    reco = RecoClient(fake_reco.url, ANSWER_TIMEOUT_S, None)
     with session_scope(app) as db:
         block = recommendations.recommended(db, reco, "u1", 2, ["C1"])
     assert (_ids(block), block.source, block.version) == (["A2", "B1"], "personal", "v-test")
@@ -22,7 +22,7 @@ def test_recommended_drops_unknown_and_excluded_products(app: Flask, fake_reco: 
 
 def test_a_list_of_only_unknown_products_falls_back(app: Flask, fake_reco: FakeReco) -> None:
     fake_reco.answer("/recommendations/u1", ["GONE"])
-    reco = RecoClient(fake_reco.url, 0.3, None)
+    reco = RecoClient(fake_reco.url, ANSWER_TIMEOUT_S, None)
     with session_scope(app) as db:
         block = recommendations.recommended(db, reco, "u1", 3, ["A1"])
     assert (_ids(block), block.source) == (["B1", "X9", "A2"], recommendations.SHOP_FALLBACK)
@@ -30,7 +30,7 @@ def test_a_list_of_only_unknown_products_falls_back(app: Flask, fake_reco: FakeR
 
 
 def test_similar_without_a_category_falls_back_to_popular(app: Flask, fake_reco: FakeReco) -> None:
-    reco = RecoClient(fake_reco.url, 0.3, None)
+    reco = RecoClient(fake_reco.url, ANSWER_TIMEOUT_S, None)
     with session_scope(app) as db:
         from vitrina_shop.models import Product
 
@@ -41,7 +41,7 @@ def test_similar_without_a_category_falls_back_to_popular(app: Flask, fake_reco:
 
 def test_popular_is_kept_per_app_and_leaves_out_the_cart(app: Flask, fake_reco: FakeReco) -> None:
     fake_reco.answer("/popular", ["A1", "B1", "C1"], source="popular")
-    reco = RecoClient(fake_reco.url, 0.3, None)
+    reco = RecoClient(fake_reco.url, ANSWER_TIMEOUT_S, None)
     with app.app_context(), session_scope(app) as db:
         first = recommendations.popular(db, reco, 2)
         second = recommendations.popular(db, reco, 2, ["A1"])
