@@ -111,16 +111,14 @@ def create_app(settings: RecoSettings | None = None) -> FastAPI:
     app.state.metrics = RecoMetrics()
     token = settings.api_token
     app.state.token = token.get_secret_value().encode() if token else b""
-    guarded: dict[str, Any] = {"responses": ERRORS}
-    if token is not None:
-        guarded = {"responses": {**ERRORS, **AUTH_ERRORS}, "dependencies": [Depends(require_token)]}
+    # Health and readiness stay open; everything else needs the token when one is set.
+    guard = [Depends(require_token)] if token is not None else []
+    errors = {**ERRORS, **AUTH_ERRORS} if token is not None else ERRORS
 
     app.include_router(health.router)
     for router in (recommendations.router, similar.router, popular.router):
-        app.include_router(
-            router, **{**guarded, "responses": {**guarded["responses"], **NOT_FOUND}}
-        )
-    app.include_router(model.router, **guarded)
-    app.include_router(metrics.router, **{**guarded, "responses": {}})
+        app.include_router(router, dependencies=guard, responses={**errors, **NOT_FOUND})
+    app.include_router(model.router, dependencies=guard, responses=errors)
+    app.include_router(metrics.router, dependencies=guard)
     app.add_middleware(AccessMiddleware, metrics=app.state.metrics, access_log=settings.access_log)
     return app
