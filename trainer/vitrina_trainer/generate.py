@@ -335,7 +335,7 @@ def make_customers(
     by_main = np.lexsort((np.arange(len(SUB_NAMES)), SUB_MAIN))
     by_main = by_main[stocked[by_main]]
     main_count = np.bincount(SUB_MAIN[by_main], minlength=len(MAIN_NAMES))
-    main_start = np.cumsum(main_count) - main_count
+    main_start = _starts(main_count)
     main = SUB_MAIN[favourites[:, 0]]
     neighbour = by_main[main_start[main] + (rng.random(users) * main_count[main]).astype(int)]
     same = rng.random(users) < SAME_CATEGORY_SECOND_FAVOURITE
@@ -362,7 +362,7 @@ def make_customers(
         platform=_draw(PLATFORM_SHARES, users, rng),
         habit_session=rng.beta(*HABIT_SESSION, users),
         sessions=sessions,
-        habit_start=np.cumsum(habit_count) - habit_count,
+        habit_start=_starts(habit_count),
         habit_count=habit_count,
         habits=habits,
     )
@@ -375,6 +375,7 @@ def _exclusive_cumsum(values: np.ndarray, group_start: np.ndarray, group: np.nda
 
 
 def _starts(counts: np.ndarray) -> np.ndarray:
+    """Where each group begins in rows laid out group after group, given the groups' sizes."""
     return np.cumsum(counts) - counts
 
 
