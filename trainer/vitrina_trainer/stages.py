@@ -88,9 +88,9 @@ def progress(
     )
 
 
-def configure_logging(verbose: bool = False) -> None:
+def configure_logging() -> None:
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
