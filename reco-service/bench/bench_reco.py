@@ -23,6 +23,7 @@ import numpy as np
 import redis
 
 from vitrina_shared.model_store import ModelStore
+from vitrina_shared.processes import stop_process_group
 from vitrina_shared.redis_layout import POPULAR, encode_ranking
 from vitrina_shared.redis_server import PrivateRedis, free_port
 
@@ -148,6 +149,7 @@ def main() -> None:
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
             try:
                 wait_ready(base, process)
@@ -163,8 +165,7 @@ def main() -> None:
                             url, connections, args.seconds, lua, process.pid
                         )
             finally:
-                process.terminate()
-                process.wait(timeout=10)
+                stop_process_group(process)
         report(args, results)
 
 
