@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from vitrina_shared.events import clean_events
 from vitrina_shared.schema import Columns, ShopEventLog
@@ -74,6 +74,28 @@ def test_order_history_and_someone_elses_order(app: Flask, shopper: Shopper) -> 
     shopper.browse_as("u2")
     assert shopper.client.get("/orders/1").status_code == 404
     assert shopper.client.get("/orders/999").status_code == 404
+
+
+def test_order_history_queries_do_not_grow_with_the_orders(app: Flask, shopper: Shopper) -> None:
+    def queries_for_history() -> int:
+        statements: list[str] = []
+
+        def record(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+            statements.append(sql)
+
+        event.listen(engine_of(app), "before_cursor_execute", record)
+        shopper.client.get("/orders/")
+        event.remove(engine_of(app), "before_cursor_execute", record)
+        return len(statements)
+
+    shopper.browse_as("u1")
+    shopper.add_to_cart("B1")
+    shopper.checkout()
+    one = queries_for_history()
+    for product_id in ("A1", "A2", "C1"):
+        shopper.add_to_cart(product_id)
+        shopper.checkout()
+    assert queries_for_history() == one
 
 
 def test_a_failed_order_writes_nothing(

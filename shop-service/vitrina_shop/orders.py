@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from vitrina_shared.schema import EventType
 from vitrina_shop import carts
@@ -59,7 +60,10 @@ def checkout() -> ResponseReturnValue:
 @login_required
 def history() -> str:
     orders = get_db().scalars(
-        select(Order).where(Order.user_id == g.user.id).order_by(Order.created_at.desc())
+        select(Order)
+        .where(Order.user_id == g.user.id)
+        .order_by(Order.created_at.desc())
+        .options(selectinload(Order.lines))  # the page counts each order's lines
     )
     return render_template("orders/history.html", orders=list(orders))
 
