@@ -4,7 +4,7 @@ running under uvicorn on a loopback port, talked to over real HTTP."""
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import httpx
@@ -116,19 +116,13 @@ def settings_for(redis_url: str, **overrides: Any) -> RecoSettings:
 @pytest.fixture
 def serve(redis_url: str) -> Iterator[Callable[..., httpx.Client]]:
     """`serve(**settings)` → an HTTP client of a running service on the test's Redis."""
-    with_clients: list[Any] = []
+    with ExitStack() as started:
 
-    def start(**overrides: Any) -> httpx.Client:
-        context = serving(settings_for(redis_url, **overrides))
-        base = context.__enter__()
-        client = httpx.Client(base_url=base, timeout=10)
-        with_clients.append((context, client))
-        return client
+        def start(**overrides: Any) -> httpx.Client:
+            base = started.enter_context(serving(settings_for(redis_url, **overrides)))
+            return started.enter_context(httpx.Client(base_url=base, timeout=10))
 
-    yield start
-    for context, client in reversed(with_clients):
-        client.close()
-        context.__exit__(None, None, None)
+        yield start
 
 
 @pytest.fixture
