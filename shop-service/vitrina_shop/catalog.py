@@ -38,8 +38,8 @@ def home() -> str:
 def _listing(title: str, query: str = "", category: str | None = None) -> str:
     number = _page_number()
     page = products.search(get_db(), query, category, number, current_app.config["PAGE_SIZE"])
-    if number > page.pages:
-        abort(404)
+    if number > page.pages or (category is not None and not page.total):
+        abort(404)  # a page past the end, or a category no product has
     return render_template(
         "catalog/listing.html", title=title, page=page, query=query, category=category
     )
@@ -52,8 +52,6 @@ def all_products() -> str:
 
 @bp.get("/category/<path:name>")
 def category(name: str) -> str:
-    if not products.search(get_db(), "", name, 1, 1).total:
-        abort(404)
     return _listing(category_label(name), category=name)
 
 
