@@ -13,6 +13,7 @@ from typing import Self
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from pydantic import BaseModel, Field
 
 from vitrina_shared.schema import Columns
@@ -241,18 +242,16 @@ class TwoStageRecommender:
         users = pd.Index(pd.unique(np.asarray(users, dtype=object).astype(str)))
         codes = data.users.get_indexer(users)
         all_codes = np.where(codes >= 0, codes, data.n_users + np.arange(len(users)))
-        seen = (
-            np.unique(data.user.astype(np.int64) * data.n_items + data.item)
-            if exclude_seen
-            else np.array([], np.int64)
-        )
+        seen = data.matrix(np.ones(len(data), np.float32)) if exclude_seen else None
         starts = range(0, len(users), chunk)
         parts = [
             self._recommend_codes(all_codes[start : start + chunk], k, seen)
             for start in progress(starts, desc="recommending", total=len(starts), unit=" chunks")
         ]
         ranked = (
-            pd.concat(parts, ignore_index=True) if parts else self._top_up(None, all_codes, k, seen)
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else self._top_up(None, all_codes, k, np.array([], np.int64))
         )
         index = np.full(data.n_users + len(users), -1)
         index[all_codes] = np.arange(len(users))
@@ -265,14 +264,25 @@ class TwoStageRecommender:
             }
         )
 
-    def _recommend_codes(self, codes: np.ndarray, k: int, seen: np.ndarray) -> pd.DataFrame:
-        """Top k of one chunk of user codes (codes past the model's users are unknown users)."""
-        known = codes[codes < self._require_fitted().n_users]
+    def _recommend_codes(
+        self, codes: np.ndarray, k: int, seen: sp.csr_matrix | None
+    ) -> pd.DataFrame:
+        """Top k of one chunk of user codes (codes past the model's users are unknown users).
+
+        `seen`: users × items, non-zero where the user interacted, when seen products are
+        excluded; only the chunk's rows of it are read.
+        """
+        data = self._require_fitted()
+        known = codes[codes < data.n_users]
         ranked = None
+        seen_keys = np.array([], np.int64)
         if len(known):
             ranked = self._candidates(self.sources, known)
             ranked[SCORE] = self.ranker.predict(self._features(self.features, ranked))
-        return self._top_up(ranked, codes, k, seen)
+            if seen is not None:
+                rows = seen[known].tocoo()
+                seen_keys = known[rows.row].astype(np.int64) * data.n_items + rows.col
+        return self._top_up(ranked, codes, k, seen_keys)
 
     def _top_up(
         self, ranked: pd.DataFrame | None, users: np.ndarray, k: int, seen: np.ndarray
