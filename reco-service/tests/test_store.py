@@ -11,13 +11,35 @@ from vitrina_shared.redis_server import PrivateRedis
 ENDPOINTS = ["/recommendations/u1?k=2", "/similar/a?k=2", "/popular?k=2", "/model"]
 
 
+# How long the tests of a hanging Redis make it hang: far past every budget they assert, so an
+# answer that came in time was cut short by the client-side timeout, not by Redis waking up.
+PAUSE_SECONDS = 2.0
+
+
+def pause(client) -> float:
+    """Make Redis hang; returns the `time.monotonic()` by which it answers again.
+
+    It cannot be woken early: `CLIENT UNPAUSE` itself waits behind a pause of ALL commands.
+    """
+    client.execute_command("CLIENT", "PAUSE", int(PAUSE_SECONDS * 1000), "ALL")
+    return time.monotonic() + PAUSE_SECONDS
+
+
+def wait_until(moment: float) -> None:
+    time.sleep(max(0.0, moment - time.monotonic()))
+
+
 def test_a_new_version_is_picked_up_within_the_cache_time(serve, publish):
-    api = serve(RECO_VERSION_TTL_SECONDS=0.3)
+    # Long enough that one publish and one request fit inside it however busy the machine is.
+    ttl = 1.0
+    api = serve(RECO_VERSION_TTL_SECONDS=ttl)
     publish("v1")
     assert api.get("/recommendations/u1?k=2").json()["model_version"] == "v1"
+    # The service (a thread of this process, same clock) read v1 before that answer arrived.
+    stale_by = time.monotonic() + ttl
     publish("v2", users={"u1": (["z"], [1.0], [])})
     assert api.get("/recommendations/u1?k=2").json()["model_version"] == "v1"  # still cached
-    time.sleep(0.4)
+    wait_until(stale_by)
     body = api.get("/recommendations/u1", params={"k": 1}).json()
     assert (body["model_version"], body["items"][0]["item_id"]) == ("v2", "z")
 
@@ -59,14 +81,14 @@ def test_slow_redis_gives_a_503_within_the_timeout_then_recovers(serve, publish,
     publish("v1")
     api = serve(RECO_REDIS_TIMEOUT_MS=100)
     assert api.get("/recommendations/u1?k=2").status_code == 200
-    redis_client.execute_command("CLIENT", "PAUSE", 600, "ALL")  # Redis hangs for 0.6 s
+    resumes_at = pause(redis_client)
     start = time.perf_counter()
     response = api.get("/recommendations/u1?k=2")
     elapsed = time.perf_counter() - start
     assert response.status_code == 503
     assert response.json() == {"detail": "Redis did not answer within 100 ms"}
-    assert elapsed < 0.4
-    time.sleep(0.6)
+    assert elapsed < 1.0
+    wait_until(resumes_at)
     assert api.get("/recommendations/u1?k=2").status_code == 200
 
 
@@ -87,7 +109,7 @@ def test_key_prefix_comes_from_settings(serve, redis_url, publish_to, redis_clie
 def test_requests_waiting_on_a_hanging_redis_share_one_timeout(serve, publish, redis_client):
     publish("v1")
     api = serve(RECO_REDIS_TIMEOUT_MS=150)
-    redis_client.execute_command("CLIENT", "PAUSE", 1500, "ALL")
+    resumes_at = pause(redis_client)
 
     def timed(_: int) -> tuple[int, float]:
         start = time.perf_counter()
@@ -96,7 +118,7 @@ def test_requests_waiting_on_a_hanging_redis_share_one_timeout(serve, publish, r
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(timed, range(8)))
-    time.sleep(1.5)
+    wait_until(resumes_at)
     assert {status for status, _ in results} == {503}
     assert max(elapsed for _, elapsed in results) < 1.0
 
