@@ -18,10 +18,6 @@ class CartLineForm(FlaskForm):
     qty = IntegerField("Quantity", validators=[NumberRange(0, MAX_QTY)])
 
 
-class EmptyForm(FlaskForm):
-    """A button that changes state (sign out, remove): only the CSRF token."""
-
-
 class CheckoutForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
     address = TextAreaField("Delivery address", validators=[DataRequired(), Length(5, 500)])
