@@ -9,14 +9,14 @@ from vitrina_shop.db import get_db
 from vitrina_shop.event_log import log_event
 from vitrina_shop.forms import AddToCartForm, CartLineForm
 from vitrina_shop.product import get_product
-from vitrina_shop.visitor import visitor_id
+from vitrina_shop.visitor import cart_lines, visitor_id
 
 bp = Blueprint("cart", __name__, url_prefix="/cart")
 
 
 @bp.get("/")
 def view() -> str:
-    lines = carts.lines(get_db(), visitor_id())
+    lines = cart_lines()
     total = sum(line.product.price100 * line.qty for line in lines)
     return render_template("cart/cart.html", lines=lines, total=total)
 

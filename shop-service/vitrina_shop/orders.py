@@ -11,7 +11,7 @@ from vitrina_shop.db import get_db
 from vitrina_shop.event_log import log_events
 from vitrina_shop.forms import CheckoutForm
 from vitrina_shop.models import Order, OrderLine
-from vitrina_shop.visitor import login_required
+from vitrina_shop.visitor import cart_lines, login_required
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -20,7 +20,7 @@ bp = Blueprint("orders", __name__, url_prefix="/orders")
 @login_required
 def checkout() -> ResponseReturnValue:
     db = get_db()
-    lines = carts.lines(db, g.user.id)
+    lines = cart_lines()
     if not lines:
         flash("Your cart is empty.", "error")
         return redirect(url_for("cart.view"))

@@ -13,7 +13,7 @@ from flask import g, redirect, request, session, url_for
 
 from vitrina_shop import carts
 from vitrina_shop.db import get_db
-from vitrina_shop.models import User
+from vitrina_shop.models import CartLine, User
 
 
 def new_id(prefix: str) -> str:
@@ -49,6 +49,13 @@ def cart_ids() -> list[str]:
     if "cart_ids" not in g:
         g.cart_ids = carts.item_ids(get_db(), visitor_id())
     return g.cart_ids
+
+
+def cart_lines() -> list[CartLine]:
+    """The visitor's cart for a page that lists it; the header's count comes from the same rows."""
+    lines = carts.lines(get_db(), visitor_id())
+    g.cart_ids = [line.product_id for line in lines]
+    return lines
 
 
 def sign_in(user: User) -> None:
