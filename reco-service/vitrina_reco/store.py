@@ -108,12 +108,11 @@ class RecoStore:
             retry=Retry(NoBackoff(), retries=1),
             health_check_interval=0,
         )
-        return cls(Redis(connection_pool=pool), RedisKeys(prefix), timeout, version_ttl)
+        return cls(Redis.from_pool(pool), RedisKeys(prefix), timeout, version_ttl)
 
     async def close(self) -> None:
         await self._reader.close()
-        await self.client.aclose()
-        await self.client.connection_pool.disconnect()
+        await self.client.aclose()  # the client owns its pool (`from_pool`) and closes it
 
     async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
         try:
