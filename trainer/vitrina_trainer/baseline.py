@@ -37,8 +37,8 @@ class ClusterBaseline:
         self.everyone: pd.DataFrame | None = None
 
     def fit(self, data: Interactions) -> Self:
-        matrix = data.decayed_matrix(self.half_life_days)
-        matrix.data = np.log1p(matrix.data)
+        decayed = data.decayed_matrix(self.half_life_days)
+        matrix = decayed.log1p()
         active = np.flatnonzero(matrix.getnnz(axis=1))
         components = max(1, min(self.components, data.n_items - 1, len(active) - 1))
         embedding = TruncatedSVD(components, random_state=self.seed).fit_transform(matrix[active])
@@ -52,7 +52,7 @@ class ClusterBaseline:
         membership = sp.csr_matrix(
             (np.ones(len(active), np.float32), (labels, active)), shape=(clusters, data.n_users)
         )
-        scores = membership @ data.decayed_matrix(self.half_life_days)
+        scores = membership @ decayed
         self.cluster_items = top_n_per_row(scores, data.n_items)
         self.everyone = top_n_per_row(sp.csr_matrix(scores.sum(axis=0)), data.n_items)
         return self
