@@ -1,3 +1,4 @@
+import pytest
 from flask.testing import FlaskClient
 
 from vitrina_shop import CONTENT_SECURITY_POLICY
@@ -27,3 +28,18 @@ def test_prices_follow_the_currency_setting(database_url, fake_reco, data_files)
     initialize(app, data_files[0], [data_files[1]])
     assert "£499.00" in app.test_client().get("/product/A1").get_data(as_text=True)
     engine_of(app).dispose()
+
+
+def test_the_error_page_renders_after_a_failed_database_write(
+    app, shopper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two sign-ups of one email at once: the second's insert breaks the unique index."""
+    from vitrina_shop import auth
+
+    shopper.register()
+    shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+    monkeypatch.setattr(auth, "_user_with_email", lambda _email: None)  # both saw no account
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = shopper.register()
+    assert response.status_code == 500
+    assert "Something broke on our side" in response.get_data(as_text=True)

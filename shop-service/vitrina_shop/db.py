@@ -50,6 +50,13 @@ def close_db(_exc: BaseException | None = None) -> None:
         db.close()
 
 
+def rollback_db() -> None:
+    """Drop the request's unfinished work. After a failed statement the session refuses every
+    query until rolled back, and the error page still reads the cart and the categories."""
+    if "db" in g:
+        g.db.rollback()
+
+
 @contextmanager
 def session_scope(app: Flask) -> Iterator[Session]:
     """A session outside a request (CLI, tests) that commits on success."""
