@@ -1,4 +1,5 @@
-def test_health_answers_without_redis_or_model(api):
+def test_health_answers_without_redis_or_model(serve):
+    api = serve(REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens there
     assert api.get("/health").json() == {"status": "ok"}
 
 

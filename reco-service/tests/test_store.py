@@ -103,7 +103,9 @@ def test_unreadable_stored_data_is_a_503_not_a_500(api, publish, redis_client):
 def test_key_prefix_comes_from_settings(serve, redis_url, publish_to, redis_client):
     publish_to(redis_url, "v1")
     api = serve(REDIS_PREFIX="other")
-    assert api.get("/model").status_code == 503
+    response = api.get("/model")
+    assert response.status_code == 503
+    assert response.json() == {"detail": "no model published yet"}  # Redis answered, under "other"
 
 
 def test_requests_waiting_on_a_hanging_redis_share_one_timeout(serve, publish, redis_client):
