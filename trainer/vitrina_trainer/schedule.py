@@ -31,14 +31,12 @@ def model_published(settings: TrainerSettings) -> bool:
         store.client.close()
 
 
-def train_safely(train: Callable[[], object]) -> bool:
+def train_safely(train: Callable[[], object]) -> None:
     """One run; an expected failure is logged, never fatal to the loop."""
     try:
         train()
     except EXPECTED_ERRORS as exc:
         log.error("training run failed, the previous version keeps serving: %s", exc)
-        return False
-    return True
 
 
 def run_schedule(
