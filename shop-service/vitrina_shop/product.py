@@ -1,6 +1,6 @@
 """The product page: price, add-to-cart, similar products; every view goes to the event log."""
 
-from flask import Blueprint, abort, g, render_template
+from flask import Blueprint, abort, render_template
 
 from vitrina_shared.schema import EventType
 from vitrina_shop import recommendations
@@ -32,5 +32,5 @@ def detail(product_id: str) -> str:
     db.commit()
     similar = recommendations.similar(db, get_reco(), product, SIMILAR_SIZE)
     return render_template(
-        "product/detail.html", product=product, similar=similar, form=AddToCartForm(), user=g.user
+        "product/detail.html", product=product, similar=similar, form=AddToCartForm()
     )
