@@ -104,10 +104,13 @@ def test_events_without_customer_ids_are_a_clear_error(shop_events: pd.DataFrame
         TwoStageRecommender(FAST).fit(shop_events.assign(**{Columns.USER: ""}))
 
 
-def test_recommending_in_chunks_gives_the_same_lists(model: TwoStageRecommender) -> None:
+@pytest.mark.parametrize("exclude_seen", [False, True])
+def test_recommending_in_chunks_gives_the_same_lists(
+    model: TwoStageRecommender, exclude_seen: bool
+) -> None:
     users = ["u3", "stranger", "u1", "u7", "u2"]
-    whole = model.recommend(users, k=6)
-    chunked = model.recommend(users, k=6, chunk=2)
+    whole = model.recommend(users, k=6, exclude_seen=exclude_seen)
+    chunked = model.recommend(users, k=6, exclude_seen=exclude_seen, chunk=2)
     assert len(chunked) == 6 * len(users)
     columns = [Columns.USER, "rank", Columns.ITEM]
     pd.testing.assert_frame_equal(
