@@ -86,13 +86,14 @@ def initialize(app: Flask, items: Path | None, event_paths: Sequence[Path]) -> I
 def prepare(app: Flask) -> ImportReport | None:
     """Before serving: the tables must exist; an empty catalog is filled from DATA_DIR's data."""
     create_tables(engine_of(app))
+    settings = app.extensions["vitrina_settings"]
+    items, event_paths = settings.items_to_import, settings.events_to_import
     with session_scope(app) as session:
         if session.scalar(select(Product.id).limit(1)) is not None:
             return None
-    settings = app.extensions["vitrina_settings"]
-    if not (settings.items_to_import or settings.events_to_import):
-        return None
-    return initialize(app, settings.items_to_import, settings.events_to_import)
+        if not (items or event_paths):
+            return None
+        return import_data(session, items, event_paths)
 
 
 @click.command("init-db")
