@@ -106,7 +106,7 @@ class RecoClient:
                 exc,
             )
             return None
-        version = body.get("model_version", body.get("version"))
+        version = body.get("model_version")
         return RankedIds(ids, str(body.get("source", "")), str(version) if version else None)
 
 
