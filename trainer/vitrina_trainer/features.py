@@ -15,6 +15,7 @@ from vitrina_shared.schema import Columns
 from vitrina_trainer.interactions import Interactions
 
 RECENT_DAYS = (7, 30)
+DAY_KEYS = 1_000_000  # more days than any event log spans
 
 
 def _lookup(keys: np.ndarray, table_keys: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -35,6 +36,15 @@ def _group_median(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarra
     out = np.full(size, np.nan, dtype=np.float32)
     out[medians.index.to_numpy()] = medians.to_numpy()
     return out
+
+
+def _distinct_days(groups: np.ndarray, day_index: np.ndarray, size: int) -> np.ndarray:
+    """On how many different days each group (code < `size`) has events; `day_index` from 0.
+
+    One sort of (group, day) keys instead of a set per group.
+    """
+    keys = np.unique(groups.astype(np.int64) * DAY_KEYS + day_index)
+    return np.bincount(keys // DAY_KEYS, minlength=size).astype(np.float32)
 
 
 def _first_and_last(codes: np.ndarray, age: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -70,12 +80,12 @@ class FeatureBuilder:
         n_users, n_items = data.n_users, data.n_items
         self.n_items = n_items
         age = data.now - data.day
-        whole_day = np.floor(data.day).astype(np.int64)
+        day_index = np.floor(data.day).astype(np.int64)
+        day_index -= day_index.min()
 
         pair_key = data.user.astype(np.int64) * n_items + data.item
         keys, inverse = np.unique(pair_key, return_inverse=True)
-        day_keys = np.unique(inverse.astype(np.int64) * 1_000_000 + (whole_day - whole_day.min()))
-        pair_days = np.bincount(day_keys // 1_000_000, minlength=len(keys)).astype(np.float32)
+        pair_days = _distinct_days(inverse, day_index, len(keys))
         first_age = np.full(len(keys), -np.inf)
         np.maximum.at(first_age, inverse, age)
         last_age = np.full(len(keys), np.inf)
@@ -97,12 +107,11 @@ class FeatureBuilder:
         repeated = (pair_days > 1).astype(np.float64)
 
         user_items = np.bincount(pair_user, minlength=n_users).astype(np.float32)
-        user_days = np.unique(data.user.astype(np.int64) * 1_000_000 + whole_day - whole_day.min())
         user_first, user_last = _first_and_last(data.user, age, n_users)
         self.user = {
             "user_events": np.bincount(data.user, minlength=n_users).astype(np.float32),
             "user_items": user_items,
-            "user_days": np.bincount(user_days // 1_000_000, minlength=n_users).astype(np.float32),
+            "user_days": _distinct_days(data.user, day_index, n_users),
             "user_last_days": user_last,
             "user_first_days": user_first,
             "user_repeat_share": np.bincount(pair_user, weights=repeated, minlength=n_users)
