@@ -95,7 +95,6 @@ def _customer_rows(events: pd.DataFrame) -> list[dict]:
     return [
         {"id": str(user_id), "name": f"Customer {user_id}", "event_count": int(count)}
         for user_id, count in counts.items()
-        if count > 0
     ]
 
 
