@@ -41,7 +41,7 @@ log = logging.getLogger("vitrina_trainer")
 SCORE = "score"
 RANK = "rank"
 SIMILAR = "similar_item_id"
-USER_CHUNK = 10_000
+RECOMMEND_CHUNK = 10_000
 
 
 class RecommenderConfig(BaseModel):
@@ -228,7 +228,7 @@ class TwoStageRecommender:
         return self.data
 
     def recommend(
-        self, users: Sequence[str], k: int, exclude_seen: bool = False, chunk: int = USER_CHUNK
+        self, users: Sequence[str], k: int, exclude_seen: bool = False, chunk: int = RECOMMEND_CHUNK
     ) -> pd.DataFrame:
         """k products per customer, best first; customers unknown to the model get popular ones.
 
