@@ -130,7 +130,7 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(_error: Exception) -> tuple[str, int]:
-        db.rollback_db()
+        db.close_db()
         return render_template(
             "errors/error.html", code=500, message="Something broke on our side."
         ), 500
