@@ -1,4 +1,5 @@
-"""Every form of the shop: Flask-WTF, so each one carries and checks a CSRF token."""
+"""The forms with fields to validate. Every POST, these and the templates' one-button forms
+(sign out, cart lines, demo rows) alike, has its CSRF token checked by the app's CSRFProtect."""
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, StringField, TextAreaField
