@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from vitrina_shared import events as ev
-from vitrina_shared.events import EventReadError, clean_events, read_events
+from vitrina_shared.events import EventReadError, clean_events, merge_event_logs, read_events
 from vitrina_shared.schema import Columns, Raw
 
 HEADER = "platform,utc_event_time,utc_event_date,user_id,event_type,ecom.price100,ecom.qty,ecom.nm"
@@ -230,3 +230,40 @@ def test_real_rees46_sample_funnel(datasets_dir):
     counts = log.events[Columns.EVENT].value_counts()
     assert counts["view_item"] > counts["add_to_cart"] > 0
     assert counts["purchase"] > 0
+
+
+MERGE_COLUMNS = ["utc_event_time", "user_id", "event_type", "ecom.price100", "ecom.qty", "ecom.nm"]
+
+
+def log_of(rows, source):
+    return clean_events(pd.DataFrame(rows, columns=MERGE_COLUMNS), source=source)
+
+
+def test_merge_event_logs_adds_counts_sorts_and_drops_cross_source_duplicates():
+    first = log_of(
+        [
+            ("2024-01-02 10:00:00+00:00", "u1", "purchase", 100, 1, "a"),
+            ("bad", "u1", "purchase", 1, 1, "a"),
+        ],
+        "csv",
+    )
+    second = log_of(
+        [
+            ("2024-01-01 10:00:00+00:00", "u2", "view_item", 200, 1, "b"),
+            ("2024-01-02 10:00:00+00:00", "u1", "purchase", 100, 1, "a"),
+            ("2024-01-03 10:00:00+00:00", "", "view_item", 200, 1, "b"),
+        ],
+        "shop",
+    )
+    merged = merge_event_logs([first, second])
+    assert merged.rows_read == 5
+    assert merged.skipped == {"bad utc_event_time": 1, "missing user_id": 1, ev.DUPLICATE: 1}
+    assert merged.events["user_id"].astype(str).tolist() == ["u2", "u1"]
+    assert isinstance(merged.events["item_id"].dtype, pd.CategoricalDtype)
+    assert merged.missing_share["user_id"] == pytest.approx(1 / 5)
+    assert merged.sources == ["csv", "shop"]
+
+
+def test_merge_of_one_log_is_that_log():
+    only = log_of([("2024-01-02 10:00:00+00:00", "u1", "purchase", 100, 1, "a")], "csv")
+    assert merge_event_logs([only]) is only

@@ -27,6 +27,7 @@ CATALOG_NAMES = ("items.csv", "items.csv.gz", "items.parquet")
 LIST_COLUMNS = (Raw.ITEM_ID, Raw.PRICE100, Raw.QTY)
 NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
 MAX_ID_LENGTH = 128
+CATEGORICAL = (Columns.USER, Columns.ITEM, Columns.EVENT, Columns.PLATFORM)
 
 # Reasons a row is skipped; each skipped row is counted once, under the first reason it meets.
 LIST_LENGTHS = "lists of unequal length"
@@ -229,16 +230,11 @@ class _Cleaner:
 
 def _finish(tables: list[pa.Table], cleaner: _Cleaner, sources: list[str]) -> EventLog:
     table = pa.concat_tables(tables) if tables else _Cleaner().clean(_empty_batch())
-    for name in (Columns.USER, Columns.ITEM, Columns.EVENT, Columns.PLATFORM):
+    for name in CATEGORICAL:
         table = table.set_column(
             table.column_names.index(name), name, pc.dictionary_encode(table[name]).combine_chunks()
         )
-    events = table.to_pandas()
-    duplicated = events.duplicated()
-    if duplicated.any():
-        cleaner.skipped[DUPLICATE] += int(duplicated.sum())
-        events = events[~duplicated.to_numpy()]
-    events = events.sort_values(Columns.DATETIME, kind="stable", ignore_index=True)
+    events = _drop_duplicates_and_sort(table.to_pandas(), cleaner.skipped)
     rows = max(cleaner.rows_read, 1)
     return EventLog(
         events=events,
@@ -247,6 +243,14 @@ def _finish(tables: list[pa.Table], cleaner: _Cleaner, sources: list[str]) -> Ev
         missing_share={name: cleaner.missing[name] / rows for name in Raw.ALL},
         sources=sources,
     )
+
+
+def _drop_duplicates_and_sort(events: pd.DataFrame, skipped: Counter[str]) -> pd.DataFrame:
+    duplicated = events.duplicated()
+    if duplicated.any():
+        skipped[DUPLICATE] += int(duplicated.sum())
+        events = events[~duplicated.to_numpy()]
+    return events.sort_values(Columns.DATETIME, kind="stable", ignore_index=True)
 
 
 def _empty_batch() -> pa.RecordBatch:
@@ -284,3 +288,29 @@ def clean_events(raw: pd.DataFrame, source: str = "frame") -> EventLog:
     arrays = [pc.cast(pa.array(raw[name], from_pandas=True), pa.string()) for name in columns]
     tables = [cleaner.clean(pa.RecordBatch.from_arrays(arrays, names=columns))] if len(raw) else []
     return _finish(tables, cleaner, [source])
+
+
+def merge_event_logs(logs: Sequence[EventLog]) -> EventLog:
+    """One log from several sources (files, the shop's DB): counts added up, events re-sorted,
+    and an event that two sources both hold kept once."""
+    if len(logs) == 1:
+        return logs[0]
+    rows_read = sum(part.rows_read for part in logs)
+    skipped = Counter[str]()
+    for part in logs:
+        skipped.update(part.skipped)
+    frames = [part.events for part in logs if len(part.events)] or [logs[0].events]
+    events = pd.concat(frames, ignore_index=True).astype(dict.fromkeys(CATEGORICAL, "category"))
+    events = _drop_duplicates_and_sort(events, skipped)
+    missing = {
+        name: sum(part.missing_share.get(name, 0.0) * part.rows_read for part in logs)
+        / max(rows_read, 1)
+        for name in Raw.ALL
+    }
+    return EventLog(
+        events=events,
+        rows_read=rows_read,
+        skipped=dict(skipped),
+        missing_share=missing,
+        sources=[source for part in logs for source in part.sources],
+    )

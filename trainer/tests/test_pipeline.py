@@ -3,14 +3,13 @@ import json
 import pandas as pd
 import pytest
 
-from vitrina_shared.events import DUPLICATE, EventLog, clean_events
+from vitrina_shared.events import EventLog, clean_events
 from vitrina_shared.model_store import ModelStore
 from vitrina_trainer.errors import TrainerError
 from vitrina_trainer.pipeline import (
     connect_for_run,
     last_evaluation,
     load_events,
-    merge_logs,
 )
 from vitrina_trainer.publish import connect_store
 from vitrina_trainer.settings import TrainerSettings
@@ -20,36 +19,6 @@ COLUMNS = ["utc_event_time", "user_id", "event_type", "ecom.price100", "ecom.qty
 
 def log_of(rows, source):
     return clean_events(pd.DataFrame(rows, columns=COLUMNS), source=source)
-
-
-def test_merge_logs_adds_counts_sorts_and_drops_cross_source_duplicates():
-    first = log_of(
-        [
-            ("2024-01-02 10:00:00+00:00", "u1", "purchase", 100, 1, "a"),
-            ("bad", "u1", "purchase", 1, 1, "a"),
-        ],
-        "csv",
-    )
-    second = log_of(
-        [
-            ("2024-01-01 10:00:00+00:00", "u2", "view_item", 200, 1, "b"),
-            ("2024-01-02 10:00:00+00:00", "u1", "purchase", 100, 1, "a"),
-            ("2024-01-03 10:00:00+00:00", "", "view_item", 200, 1, "b"),
-        ],
-        "shop",
-    )
-    merged = merge_logs([first, second])
-    assert merged.rows_read == 5
-    assert merged.skipped == {"bad utc_event_time": 1, "missing user_id": 1, DUPLICATE: 1}
-    assert merged.events["user_id"].astype(str).tolist() == ["u2", "u1"]
-    assert isinstance(merged.events["item_id"].dtype, pd.CategoricalDtype)
-    assert merged.missing_share["user_id"] == pytest.approx(1 / 5)
-    assert merged.sources == ["csv", "shop"]
-
-
-def test_merge_of_one_log_is_that_log():
-    only = log_of([("2024-01-02 10:00:00+00:00", "u1", "purchase", 100, 1, "a")], "csv")
-    assert merge_logs([only]) is only
 
 
 def test_nothing_to_load_is_a_clear_error():

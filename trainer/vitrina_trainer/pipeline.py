@@ -16,9 +16,9 @@ import pandas as pd
 import pyarrow as pa
 
 from vitrina_shared.catalog import read_items
-from vitrina_shared.events import DUPLICATE, EventLog, read_events
+from vitrina_shared.events import EventLog, merge_event_logs, read_events
 from vitrina_shared.model_store import LOCK_SECONDS, ModelStore
-from vitrina_shared.schema import Columns, Raw
+from vitrina_shared.schema import Columns
 from vitrina_trainer.eda import write_eda
 from vitrina_trainer.errors import TrainerError
 from vitrina_trainer.evaluation import TWO_STAGE
@@ -31,7 +31,6 @@ from vitrina_trainer.stages import StageLog
 
 log = logging.getLogger(__name__)
 
-CATEGORICAL = (Columns.USER, Columns.ITEM, Columns.EVENT, Columns.PLATFORM)
 IMPORTANCES_KEPT = 20
 
 
@@ -42,36 +41,6 @@ class RunResult:
     stages: StageLog = field(default_factory=StageLog)
 
 
-def merge_logs(logs: Sequence[EventLog]) -> EventLog:
-    """One log from several sources: events concatenated and re-sorted, counts added up."""
-    if len(logs) == 1:
-        return logs[0]
-    rows_read = sum(part.rows_read for part in logs)
-    skipped: dict[str, int] = {}
-    for part in logs:
-        for reason, count in part.skipped.items():
-            skipped[reason] = skipped.get(reason, 0) + count
-    frames = [part.events for part in logs if len(part.events)] or [logs[0].events]
-    events = pd.concat(frames, ignore_index=True).astype(dict.fromkeys(CATEGORICAL, "category"))
-    duplicated = events.duplicated()
-    if duplicated.any():
-        skipped[DUPLICATE] = skipped.get(DUPLICATE, 0) + int(duplicated.sum())
-        events = events[~duplicated.to_numpy()]
-    events = events.sort_values(Columns.DATETIME, kind="stable", ignore_index=True)
-    missing = {
-        name: sum(part.missing_share.get(name, 0.0) * part.rows_read for part in logs)
-        / max(rows_read, 1)
-        for name in Raw.ALL
-    }
-    return EventLog(
-        events=events,
-        rows_read=rows_read,
-        skipped=skipped,
-        missing_share=missing,
-        sources=[source for part in logs for source in part.sources],
-    )
-
-
 def load_events(paths: Sequence[Path], shop_db_url: str | None = None) -> EventLog:
     """The CSV/Parquet events and, when given, the shop's event log, cleaned alike."""
     logs = [read_events(list(paths), progress=sys.stderr.isatty())] if paths else []
@@ -79,7 +48,7 @@ def load_events(paths: Sequence[Path], shop_db_url: str | None = None) -> EventL
         logs.append(read_shop_events(shop_db_url))
     if not logs:
         raise TrainerError("no events to train on: give --events PATH and/or --shop-db URL")
-    merged = merge_logs(logs)
+    merged = merge_event_logs(logs)
     # The reader's Arrow buffers are freed but kept by Arrow's allocator (~0.6 GB per 5M events);
     # hand them back so the model's numpy arrays can use that memory.
     pa.default_memory_pool().release_unused()
