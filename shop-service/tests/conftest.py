@@ -195,6 +195,9 @@ class Shopper:
             data={"email": email, "password": password, "csrf_token": self.csrf()},
         )
 
+    def logout(self) -> object:
+        return self.client.post("/auth/logout", data={"csrf_token": self.csrf()})
+
     def browse_as(self, user_id: str) -> object:
         return self.client.post(
             "/demo/", data={"user_id": user_id, "csrf_token": self.csrf("/demo/")}

@@ -37,7 +37,7 @@ def test_the_error_page_renders_after_a_failed_database_write(
     from vitrina_shop import auth
 
     shopper.register()
-    shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+    shopper.logout()
     monkeypatch.setattr(auth, "_user_with_email", lambda _email: None)  # both saw no account
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = shopper.register()

@@ -51,7 +51,7 @@ def test_register_validates(shopper: Shopper, field: str, value: str, message: s
 
 def test_the_same_email_cannot_register_twice(shopper: Shopper) -> None:
     shopper.register()
-    shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+    shopper.logout()
     response = shopper.register(email="ANN@example.com")
     assert response.status_code == 400
     assert "already exists" in response.get_data(as_text=True)
@@ -59,7 +59,7 @@ def test_the_same_email_cannot_register_twice(shopper: Shopper) -> None:
 
 def test_login_with_a_wrong_password_fails(shopper: Shopper) -> None:
     shopper.register()
-    shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+    shopper.logout()
     response = shopper.login(password="wrong-horse")
     assert response.status_code == 400
     assert "Wrong email or password" in response.get_data(as_text=True)
@@ -71,15 +71,15 @@ def test_data_customers_have_no_password_to_guess(shopper: Shopper) -> None:
 
 def test_login_returns_to_next_but_never_to_another_site(shopper: Shopper) -> None:
     shopper.register()
-    shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+    shopper.logout()
     token = shopper.csrf()
     data = {"email": "ann@example.com", "password": "correct-horse", "csrf_token": token}
     assert shopper.client.post("/auth/login?next=/orders/", data=data).location == "/orders/"
-    shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+    shopper.logout()
     data["csrf_token"] = shopper.csrf()
     assert shopper.client.post("/auth/login?next=//evil.example", data=data).location == "/"
     for smuggled in ("/%09/evil.example", "/%0A/evil.example"):  # browsers drop tab, newline
-        shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+        shopper.logout()
         data["csrf_token"] = shopper.csrf()
         assert shopper.client.post(f"/auth/login?next={smuggled}", data=data).location == "/"
 
@@ -88,14 +88,14 @@ def test_logout_needs_the_token(shopper: Shopper) -> None:
     shopper.register()
     assert shopper.client.post("/auth/logout").status_code == 400
     assert shopper.client.get("/auth/logout").status_code == 405
-    shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+    shopper.logout()
     assert "Sign in" in shopper.client.get("/").get_data(as_text=True)
 
 
 def test_a_forged_login_form_is_rejected(shopper: Shopper) -> None:
     """Right credentials, no token: a wrong password is a 400 too, so the message must say CSRF."""
     shopper.register()
-    shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+    shopper.logout()
     data = {"email": "ann@example.com", "password": "correct-horse"}
     response = shopper.client.post("/auth/login", data=data)
     assert response.status_code == 400

@@ -21,7 +21,7 @@ def test_lists_customers_by_activity_and_switches(shopper: Shopper) -> None:
 def test_unknown_or_signed_up_customers_cannot_be_switched_to(shopper: Shopper) -> None:
     assert shopper.browse_as("nobody").status_code == 400
     shopper.register()
-    shopper.client.post("/auth/logout", data={"csrf_token": shopper.csrf()})
+    shopper.logout()
     from vitrina_shop.db import session_scope
     from vitrina_shop.models import User
 
