@@ -43,8 +43,10 @@ def test_unfinished_version_is_not_served_and_pruned_later(store, redis_client):
     assert store.active_version() == "v1"
     with pytest.raises(PublishError, match="another run is publishing version v2"):
         store.begin()
+    assert store.unfinished_versions() == ["v2"]
     redis_client.delete(store.keys.lock)  # the dead run's lock expired
     assert store.prune(keep=5) == ["v2"]
+    assert store.unfinished_versions() == []
     assert not redis_client.exists(store.keys.users("v2"))
     assert decode_ranking(redis_client.hget(store.keys.users("v1"), "u1")).items == ["old"]
 

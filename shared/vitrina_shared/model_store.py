@@ -109,8 +109,9 @@ class ModelStore:
         if not self.client.set(self.keys.lock, version, nx=True, ex=LOCK_SECONDS):
             holder = self.client.get(self.keys.lock)
             raise PublishError(
-                f"another run is publishing version {holder.decode() if holder else '?'}; "
-                f"if it died, delete the Redis key {self.keys.lock!r}"
+                f"another run is publishing version {holder.decode() if holder else '?'}; if it "
+                f"died, its lock expires within {LOCK_SECONDS // 60} minutes, or delete the Redis "
+                f"key {self.keys.lock!r}"
             )
         self.client.sadd(self.keys.building, version)
         return VersionWriter(self.client, self.keys, version)
@@ -153,6 +154,10 @@ class ModelStore:
             )
             for (v, score), meta in zip(entries, metas, strict=True)
         ]
+
+    def unfinished_versions(self) -> list[str]:
+        """Versions being written now, or left half-written by a killed run until `prune`."""
+        return sorted(v.decode() for v in self.client.smembers(self.keys.building))
 
     def rollback(self) -> str:
         """Switch to the version published before the active one; returns it."""

@@ -99,8 +99,7 @@ def _status(args: argparse.Namespace) -> int:
     settings = _settings(args)
     store = connect_store(settings)
     try:
-        building = sorted(v.decode() for v in store.client.smembers(store.keys.building))
-        print(format_versions(store.versions(), settings.redis_url, building))
+        print(format_versions(store.versions(), settings.redis_url, store.unfinished_versions()))
     finally:
         store.client.close()
     return 0
