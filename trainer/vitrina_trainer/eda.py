@@ -149,6 +149,7 @@ def build_report(log: EventLog, summary: dict[str, Any]) -> HtmlReport:
     ax.set_ylabel("events")
     ax.legend()
     ax.grid(alpha=0.3)
+    figure.autofmt_xdate()  # dates are long: slanted, they do not overlap
     report.figure(figure, caption="Events per day by type")
 
     report.section("Funnel")
