@@ -15,11 +15,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import redis
 
 from vitrina_shared.model_store import ModelStore
-from vitrina_shared.processes import stop_process_group
+from vitrina_shared.processes import ServiceStartError, stop_process_group, wait_for_http
 from vitrina_shared.redis_server import PrivateRedis
 
 BIN = Path(sys.executable).parent
@@ -144,17 +143,10 @@ class Stack:
         log.close()
 
     def wait_until_up(self, name: str, url: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.processes[name].poll() is not None:
-                raise StackError(f"{name} exited; see {self.logs / (name + '.log')}")
-            try:
-                if httpx.get(url, timeout=1).status_code < 500:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise StackError(f"{name} did not answer at {url} in {timeout:.0f}s")
+        try:
+            wait_for_http(url, self.processes[name], timeout)
+        except ServiceStartError as exc:
+            raise StackError(f"{name}: {exc}; see {self.logs / (name + '.log')}") from exc
 
     def start(self) -> "Stack":
         try:

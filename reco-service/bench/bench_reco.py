@@ -18,12 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import redis
 
 from vitrina_shared.model_store import ModelStore
-from vitrina_shared.processes import stop_process_group
+from vitrina_shared.processes import ServiceStartError, stop_process_group, wait_for_http
 from vitrina_shared.redis_layout import POPULAR, encode_ranking
 from vitrina_shared.redis_server import PrivateRedis, free_port
 
@@ -65,17 +64,10 @@ def publish(url: str, users: int, items: int, top_k: int, seed: int = 7) -> floa
 
 
 def wait_ready(base: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"vitrina-reco exited with code {process.returncode}")
-        try:
-            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("vitrina-reco did not become ready in time")
+    try:
+        wait_for_http(f"{base}/ready", process, timeout)
+    except ServiceStartError as exc:
+        raise SystemExit(f"vitrina-reco: {exc}") from exc
 
 
 def to_ms(value: str) -> float:

@@ -1,7 +1,9 @@
 import subprocess
 import sys
 
-from vitrina_shared.processes import stop_process_group
+import pytest
+
+from vitrina_shared.processes import ServiceStartError, stop_process_group, wait_for_http
 
 SPAWNS_A_CHILD = (
     "import subprocess, sys, time; "
@@ -45,3 +47,46 @@ def test_an_exited_process_is_left_alone():
     done.wait()
     stop_process_group(done)
     assert done.returncode == 0
+
+
+def serve_once(tmp_path, status: int) -> subprocess.Popen:
+    """A tiny HTTP server answering `status`; prints its port once listening."""
+    script = (
+        "import http.server, sys\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        f"    def do_GET(self): self.send_response({status}); self.end_headers()\n"
+        "    def log_message(self, *a): pass\n"
+        "s = http.server.HTTPServer(('127.0.0.1', 0), H)\n"
+        "print(s.server_port, flush=True)\n"
+        "s.serve_forever()\n"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, start_new_session=True
+    )
+
+
+def test_wait_for_http_returns_once_the_service_answers(tmp_path):
+    server = serve_once(tmp_path, 200)
+    port = int(server.stdout.readline())
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health", server, timeout=10)
+    finally:
+        stop_process_group(server)
+        server.stdout.close()
+
+
+def test_wait_for_http_times_out_on_a_service_that_is_not_ready(tmp_path):
+    server = serve_once(tmp_path, 503)
+    port = int(server.stdout.readline())
+    try:
+        with pytest.raises(ServiceStartError, match="did not answer 200 in 1 s"):
+            wait_for_http(f"http://127.0.0.1:{port}/ready", server, timeout=1)
+    finally:
+        stop_process_group(server)
+        server.stdout.close()
+
+
+def test_wait_for_http_fails_fast_when_the_process_exits():
+    dead = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"], start_new_session=True)
+    with pytest.raises(ServiceStartError, match="exited with code 3"):
+        wait_for_http("http://127.0.0.1:9/", dead, timeout=30)

@@ -24,7 +24,7 @@ import redis
 
 from vitrina_shared.events import read_events
 from vitrina_shared.model_store import ModelStore
-from vitrina_shared.processes import stop_process_group
+from vitrina_shared.processes import ServiceStartError, stop_process_group, wait_for_http
 from vitrina_shared.redis_layout import POPULAR, encode_ranking
 from vitrina_shared.redis_server import PrivateRedis, free_port
 from vitrina_shared.schema import Columns
@@ -94,17 +94,10 @@ def publish(url: str, events_path: Path) -> tuple[int, list[str]]:
 
 
 def wait_up(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{url}: process exited; log:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up; log in {log}")
+    try:
+        wait_for_http(url, process)
+    except ServiceStartError as exc:
+        raise SystemExit(f"{exc}; log:\n{log.read_text()[-3000:]}") from exc
 
 
 def sign_in(shop: str, user_id: str) -> str:

@@ -9,16 +9,14 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 
 from vitrina_shared.model_store import ModelStore
-from vitrina_shared.processes import stop_process_group
+from vitrina_shared.processes import ServiceStartError, stop_process_group, wait_for_http
 from vitrina_shared.redis_layout import POPULAR, encode_ranking
 from vitrina_shared.redis_server import free_port
 
@@ -53,17 +51,10 @@ def _publish(url: str) -> None:
 
 
 def _wait(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{url} exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"{url} did not answer 200 in {timeout}s: {log.read_text()[-2000:]}")
+    try:
+        wait_for_http(url, process, timeout)
+    except ServiceStartError as exc:
+        pytest.fail(f"{exc}: {log.read_text()[-2000:]}")
 
 
 class Processes:
