@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 
 from vitrina_shared.events import read_events
-from vitrina_trainer.generate import (
+from vitrina_trainer.generator.synthetic import (
     EVENTS_FILE,
     ITEMS_COLUMNS,
     ITEMS_FILE,

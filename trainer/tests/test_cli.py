@@ -9,7 +9,7 @@ import pytest
 from vitrina_shared.model_store import ModelStore
 from vitrina_shared.redis_layout import POPULAR, decode_ranking
 from vitrina_trainer.cli import main
-from vitrina_trainer.generate import GeneratorConfig, write_dataset
+from vitrina_trainer.generator import GeneratorConfig, write_dataset
 from vitrina_trainer.publish import publish
 
 HEADER = (

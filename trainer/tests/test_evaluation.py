@@ -9,7 +9,7 @@ from vitrina_shared.events import read_events
 from vitrina_shared.schema import Columns
 from vitrina_trainer.cli import main
 from vitrina_trainer.evaluation import TWO_STAGE, evaluate, metrics_table, ndcg_of, write_report
-from vitrina_trainer.generate import GeneratorConfig, write_dataset
+from vitrina_trainer.generator import GeneratorConfig, write_dataset
 from vitrina_trainer.recommender import RecommenderConfig
 from vitrina_trainer.splits import SplitError
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from vitrina_trainer.generate import GeneratorConfig, write_dataset
+    from vitrina_trainer.generator import GeneratorConfig, write_dataset
 
     out = Path(args.out)
     if args.if_missing and (out / "events.csv.gz").exists():

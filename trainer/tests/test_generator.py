@@ -13,7 +13,7 @@ from vitrina_shared.catalog import read_items
 from vitrina_shared.events import read_events
 from vitrina_shared.schema import EVENT_TYPES, PLATFORMS, Columns, EventType, Raw
 from vitrina_trainer.errors import TrainerError
-from vitrina_trainer.generate import (
+from vitrina_trainer.generator.synthetic import (
     CART,
     EVENTS_FILE,
     ITEMS_COLUMNS,

@@ -24,8 +24,8 @@ import pyarrow.csv as pacsv
 from tqdm import tqdm
 
 from vitrina_shared.schema import EVENT_TYPES, EXPORT_PREFIX, PLATFORMS, ItemColumns, Raw
-from vitrina_trainer.catalog_names import CATEGORIES, MODEL_SUFFIXES
 from vitrina_trainer.errors import TrainerError
+from vitrina_trainer.generator.assortment import CATEGORIES, MODEL_SUFFIXES
 
 EVENTS_FILE = "events.csv.gz"
 ITEMS_FILE = "items.csv"
