@@ -20,6 +20,7 @@ import redis
 from vitrina_shared.model_store import ModelStore
 from vitrina_shared.processes import ServiceStartError, stop_process_group, wait_for_http
 from vitrina_shared.redis_server import PrivateRedis
+from vitrina_shared.settings import VitrinaSettings
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parent.parent
@@ -118,11 +119,10 @@ class Stack:
         self.say(f"redis at {self.redis.url} (data in {self.config.data_dir / 'redis'})")
 
     def model_published(self) -> bool:
-        client = redis.Redis.from_url(self.redis_url, socket_timeout=5)
-        try:
-            return ModelStore(client).active_version() is not None
-        finally:
-            client.close()
+        """Asked of the store the trainer publishes to: the same REDIS_URL and REDIS_PREFIX."""
+        settings = VitrinaSettings(REDIS_URL=self.redis_url)
+        with ModelStore.connect(settings, timeout=5) as store:
+            return store.active_version() is not None
 
     def train(self, events: list[Path], items: Path | None) -> None:
         command = ["vitrina-trainer", "run", "--events", *map(str, events)]
