@@ -1,7 +1,13 @@
 import pytest
 
-from vitrina_shared.model_store import ModelStore, PublishError, new_version_id
+from vitrina_shared.model_store import (
+    ModelStore,
+    PublishError,
+    StoreUnreachableError,
+    new_version_id,
+)
 from vitrina_shared.redis_layout import POPULAR, decode_ranking, encode_ranking
+from vitrina_shared.settings import VitrinaSettings
 
 
 def publish(store: ModelStore, users: dict[str, list[str]], name: str) -> str:
@@ -104,3 +110,35 @@ def test_version_ids_sort_by_time():
     early = new_version_id(datetime(2023, 8, 1, tzinfo=UTC))
     late = new_version_id(datetime(2023, 8, 2, tzinfo=UTC))
     assert early < late and early.startswith("20230801T000000Z-")
+
+
+def test_connect_uses_the_prefix_and_closes_on_leaving_the_block(redis_url, redis_client):
+    def clients() -> int:
+        return redis_client.info("clients")["connected_clients"]
+
+    settings = VitrinaSettings(REDIS_URL=redis_url, REDIS_PREFIX="t")
+    alone = clients()
+    with ModelStore.connect(settings) as store:
+        publish(store, {"u1": ["a"]}, "v1")
+        assert clients() == alone + 1
+    assert redis_client.get("t:active") == b"v1"
+    assert clients() == alone
+
+
+def test_connect_to_nothing_names_the_url_without_its_password():
+    settings = VitrinaSettings(REDIS_URL="redis://:pw@127.0.0.1:1/0")
+    with pytest.raises(
+        StoreUnreachableError, match=r"redis://:\*\*\*@127.0.0.1:1/0 is unreachable"
+    ):
+        ModelStore.connect(settings, timeout=1)
+
+
+def test_lock_holder_names_the_run_that_is_publishing(store):
+    assert store.lock_holder() is None
+    store.ensure_unlocked()
+    writer = store.begin(version="v7")
+    assert store.lock_holder() == "v7"
+    with pytest.raises(PublishError, match="another run is publishing version v7"):
+        store.ensure_unlocked()
+    store.abort(writer)
+    assert store.lock_holder() is None

@@ -1,6 +1,11 @@
 import pytest
 
-from vitrina_shared.settings import Environment, VitrinaSettings, require_real_secret
+from vitrina_shared.settings import (
+    Environment,
+    VitrinaSettings,
+    hide_password,
+    require_real_secret,
+)
 
 
 def test_reads_environment(monkeypatch, tmp_path):
@@ -26,3 +31,19 @@ def test_placeholder_secret_allowed_in_development():
 def test_real_secret_accepted_in_production(monkeypatch):
     monkeypatch.setenv("VITRINA_ENV", "production")
     require_real_secret(VitrinaSettings(), "SHOP_SECRET_KEY", "s3cr3t-1b2e9f")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+psycopg://shop:s3cret@db:5432/shop",
+            "postgresql+psycopg://shop:***@db:5432/shop",
+        ),
+        ("redis://:pw@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+        ("sqlite:///data/shop.db", "sqlite:///data/shop.db"),
+    ],
+)
+def test_hide_password(url, shown):
+    assert hide_password(url) == shown

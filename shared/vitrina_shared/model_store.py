@@ -9,12 +9,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import orjson
 import redis
 
 from vitrina_shared.redis_layout import RedisKeys
+from vitrina_shared.settings import VitrinaSettings, hide_password
 
 WRITE_BATCH = 5_000
 # The publishing lock expires unless its writer renews it with every batch: a killed run
@@ -31,6 +33,10 @@ RELEASE_OWN_LOCK = (
 
 class PublishError(RuntimeError):
     """Publishing cannot go on: another run holds the lock, or the version is unknown."""
+
+
+class StoreUnreachableError(redis.ConnectionError):
+    """Redis did not answer `ModelStore.connect`'s ping; the message names it (no password)."""
 
 
 @dataclass(frozen=True)
@@ -88,31 +94,73 @@ class VersionWriter:
 
 
 class ModelStore:
-    """The registry of published versions in one Redis database."""
+    """The registry of published versions in one Redis database.
+
+    `connect` checks that Redis answers; `close` (or a `with` block) hands the connections back.
+    """
 
     def __init__(self, client: redis.Redis, prefix: str = "vitrina"):
         self.client = client
         self.keys = RedisKeys(prefix)
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "vitrina", timeout: float = 30.0) -> "ModelStore":
+    def from_url(cls, url: str, prefix: str = "vitrina", timeout: float = 30.0) -> Self:
+        """A store on `url`, unchecked: the first command finds out whether Redis answers."""
         client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=5)
         return cls(client, prefix)
+
+    @classmethod
+    def connect(cls, settings: VitrinaSettings, timeout: float = 30.0) -> Self:
+        """The store at the settings' `REDIS_URL` under their `REDIS_PREFIX`, after a ping."""
+        store = cls.from_url(settings.redis_url, settings.redis_prefix, timeout)
+        try:
+            store.client.ping()
+        except redis.RedisError as exc:
+            store.close()
+            shown = hide_password(settings.redis_url)
+            raise StoreUnreachableError(f"Redis at {shown} is unreachable: {exc}") from exc
+        return store
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def active_version(self) -> str | None:
         value = self.client.get(self.keys.active)
         return value.decode() if value is not None else None
 
+    def lock_holder(self) -> str | None:
+        """The version whose run holds the publishing lock, if a run does."""
+        value = self.client.get(self.keys.lock)
+        return value.decode() if value is not None else None
+
+    def ensure_unlocked(self) -> None:
+        """Refuse early, with `begin`'s message, while another run holds the publishing lock."""
+        holder = self.lock_holder()
+        if holder is not None:
+            raise PublishError(self._locked_message(holder))
+
+    def _locked_message(self, holder: str | None) -> str:
+        return (
+            f"another run is publishing version {holder or '?'}; if it died, its lock expires "
+            f"within {LOCK_SECONDS // 60} minutes, or delete the Redis key {self.keys.lock!r}"
+        )
+
     def begin(self, version: str | None = None) -> VersionWriter:
         """Take the publishing lock and register a version as being built."""
         version = version or new_version_id()
         if not self.client.set(self.keys.lock, version, nx=True, ex=LOCK_SECONDS):
-            holder = self.client.get(self.keys.lock)
-            raise PublishError(
-                f"another run is publishing version {holder.decode() if holder else '?'}; if it "
-                f"died, its lock expires within {LOCK_SECONDS // 60} minutes, or delete the Redis "
-                f"key {self.keys.lock!r}"
-            )
+            raise PublishError(self._locked_message(self.lock_holder()))
         self.client.sadd(self.keys.building, version)
         return VersionWriter(self.client, self.keys, version)
 
@@ -174,11 +222,11 @@ class ModelStore:
         active = self.active_version()
         newest_first = [info.version for info in self.versions()]
         doomed = [v for v in newest_first[keep:] if v != active]
-        lock_holder = self.client.get(self.keys.lock)
+        running = self.lock_holder()
         doomed += [
-            v.decode()
-            for v in self.client.smembers(self.keys.building)
-            if v != lock_holder  # a run in progress is not dead
+            version
+            for version in self.unfinished_versions()
+            if version != running  # a run in progress is not dead
         ]
         for version in doomed:
             self.client.unlink(*self.keys.version_keys(version))

@@ -2,6 +2,7 @@
 
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,4 +42,17 @@ def require_real_secret(settings: VitrinaSettings, name: str, value: str | None)
         raise ValueError(f"{name} must be set to a real secret when VITRINA_ENV=production")
 
 
-__all__ = ["Environment", "VitrinaSettings", "require_real_secret"]
+def hide_password(url: str) -> str:
+    """The URL with its password replaced by ***, for messages, logs and metadata."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.netloc.rsplit("@", 1)[1]
+        user = parts.username or ""
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    except ValueError:
+        return "<unparsable URL>"
+
+
+__all__ = ["Environment", "VitrinaSettings", "hide_password", "require_real_secret"]

@@ -138,7 +138,7 @@ def bench_publish(redis_url: str, users: int = PUBLISH_USERS, k: int = 100) -> N
           f"{done.seconds:.1f} s = {done.users / done.seconds:,.0f} customers/s; "
           f"Redis holds {memory:.2f} GiB")  # fmt: skip
     store.client.flushall()
-    store.client.close()
+    store.close()
 
 
 def bench_quality() -> None:
@@ -171,7 +171,7 @@ def main() -> None:
             results[users] = timed_run(data, redis_server.url)
             store = ModelStore.from_url(redis_server.url)
             events = store.versions()[0].meta["data"]["events"]
-            store.client.close()
+            store.close()
             results[users]["events"] = events
             print_run(users, results[users], events)
         big, small = SIZES
@@ -186,7 +186,7 @@ def main() -> None:
         print(f"aim (< 600 s and < 6 GiB at {big:,} customers): {verdict}", flush=True)
         redis_server_flush = ModelStore.from_url(redis_server.url)
         redis_server_flush.client.flushall()
-        redis_server_flush.client.close()
+        redis_server_flush.close()
         bench_publish(redis_server.url)
     bench_quality()
 

@@ -8,7 +8,14 @@ from vitrina_shared.catalog import read_items
 from vitrina_shared.events import read_events
 from vitrina_shared.schema import Columns
 from vitrina_trainer.cli import main
-from vitrina_trainer.evaluation import TWO_STAGE, evaluate, metrics_table, ndcg_of, write_report
+from vitrina_trainer.evaluation import (
+    TWO_STAGE,
+    evaluate,
+    last_evaluation,
+    metrics_table,
+    ndcg_of,
+    write_report,
+)
 from vitrina_trainer.generator import GeneratorConfig, write_dataset
 from vitrina_trainer.recommender import RecommenderConfig
 from vitrina_trainer.splits import SplitError
@@ -107,3 +114,30 @@ def test_the_bar_on_online_retail(datasets_dir: Path) -> None:
     assert table[TWO_STAGE] >= sources.max()
     assert table["baseline"] > table["source:popular"]
     assert all(result["sanity"].values())
+
+
+def test_last_evaluation_takes_the_two_stage_rows(tmp_path):
+    path = tmp_path / "evaluation.json"
+    assert last_evaluation(path) == {}
+    path.write_text(
+        json.dumps(
+            {
+                "protocol": {"cut": "2024-01-01T00:00:00+00:00"},
+                "metrics": [
+                    {"model": "popular", "bought": "allowed", "ndcg@10": 0.1},
+                    {"model": "two-stage", "bought": "allowed", "ndcg@10": 0.33, "recall@10": 0.2},
+                    {"model": "two-stage", "bought": "excluded", "ndcg@10": 0.05},
+                ],
+            }
+        )
+    )
+    metrics = last_evaluation(path)
+    assert metrics["ndcg@10"] == 0.33 and metrics["recall@10"] == 0.2
+    assert metrics["bought_excluded"] == {"ndcg@10": 0.05}
+    assert metrics["evaluated"]["cut"] == "2024-01-01T00:00:00+00:00"
+
+
+def test_an_unreadable_evaluation_report_is_ignored(tmp_path):
+    path = tmp_path / "evaluation.json"
+    path.write_text("{not json")
+    assert last_evaluation(path) == {}

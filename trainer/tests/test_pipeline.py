@@ -1,17 +1,10 @@
-import json
-
 import pandas as pd
 import pytest
 
 from vitrina_shared.events import EventLog, clean_events
-from vitrina_shared.model_store import ModelStore
-from vitrina_trainer.errors import TrainerError
-from vitrina_trainer.pipeline import (
-    connect_for_run,
-    last_evaluation,
-    load_events,
-)
-from vitrina_trainer.publish import connect_store
+from vitrina_shared.model_store import ModelStore, PublishError, StoreUnreachableError
+from vitrina_trainer.errors import EXPECTED_ERRORS, TrainerError
+from vitrina_trainer.pipeline import connect_for_run, load_events
 from vitrina_trainer.settings import TrainerSettings
 
 COLUMNS = ["utc_event_time", "user_id", "event_type", "ecom.price100", "ecom.qty", "ecom.nm"]
@@ -33,49 +26,23 @@ def test_an_empty_shop_log_alone_is_a_clear_error(tmp_path, monkeypatch):
         load_events([], shop_db_url="sqlite://")
 
 
-def test_last_evaluation_takes_the_two_stage_rows(tmp_path):
-    path = tmp_path / "evaluation.json"
-    assert last_evaluation(path) == {}
-    path.write_text(
-        json.dumps(
-            {
-                "protocol": {"cut": "2024-01-01T00:00:00+00:00"},
-                "metrics": [
-                    {"model": "popular", "bought": "allowed", "ndcg@10": 0.1},
-                    {"model": "two-stage", "bought": "allowed", "ndcg@10": 0.33, "recall@10": 0.2},
-                    {"model": "two-stage", "bought": "excluded", "ndcg@10": 0.05},
-                ],
-            }
-        )
-    )
-    metrics = last_evaluation(path)
-    assert metrics["ndcg@10"] == 0.33 and metrics["recall@10"] == 0.2
-    assert metrics["bought_excluded"] == {"ndcg@10": 0.05}
-    assert metrics["evaluated"]["cut"] == "2024-01-01T00:00:00+00:00"
-
-
-def test_an_unreadable_evaluation_report_is_ignored(tmp_path):
-    path = tmp_path / "evaluation.json"
-    path.write_text("{not json")
-    assert last_evaluation(path) == {}
-
-
 def test_redis_unreachable_is_a_clear_error():
     settings = TrainerSettings(REDIS_URL="redis://:pw@127.0.0.1:1/0", TRAINER_REDIS_TIMEOUT_S=1)
     with pytest.raises(
-        TrainerError, match=r"Redis at redis://:\*\*\*@127.0.0.1:1/0 is unreachable"
-    ):
-        connect_store(settings)
+        StoreUnreachableError, match=r"Redis at redis://:\*\*\*@127.0.0.1:1/0 is unreachable"
+    ) as caught:
+        connect_for_run(settings)
+    assert isinstance(caught.value, EXPECTED_ERRORS)
 
 
 def test_a_run_in_progress_blocks_another(redis_url, redis_client):
     redis_client.set("vitrina:lock", "20240101T000000Z-abcdef")
     with pytest.raises(
-        TrainerError, match="another run is publishing version 20240101T000000Z-abcdef"
+        PublishError, match="another run is publishing version 20240101T000000Z-abcdef"
     ):
         connect_for_run(TrainerSettings(REDIS_URL=redis_url))
 
 
 def test_connect_for_run_gives_a_working_store(redis_url):
-    store = connect_for_run(TrainerSettings(REDIS_URL=redis_url))
-    assert isinstance(store, ModelStore) and store.active_version() is None
+    with connect_for_run(TrainerSettings(REDIS_URL=redis_url)) as store:
+        assert isinstance(store, ModelStore) and store.active_version() is None

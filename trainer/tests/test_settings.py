@@ -1,7 +1,7 @@
 import pydantic
 import pytest
 
-from vitrina_trainer.settings import TrainerSettings, hide_password
+from vitrina_trainer.settings import TrainerSettings
 
 
 def test_defaults_and_environment(monkeypatch, tmp_path):
@@ -20,22 +20,6 @@ def test_flags_override_the_environment(monkeypatch):
 def test_top_k_below_fifty_is_refused():
     with pytest.raises(pydantic.ValidationError, match="TRAINER_TOP_K"):
         TrainerSettings(TRAINER_TOP_K=10)
-
-
-@pytest.mark.parametrize(
-    ("url", "shown"),
-    [
-        (
-            "postgresql+psycopg://shop:s3cret@db:5432/shop",
-            "postgresql+psycopg://shop:***@db:5432/shop",
-        ),
-        ("redis://:pw@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
-        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
-        ("sqlite:///data/shop.db", "sqlite:///data/shop.db"),
-    ],
-)
-def test_hide_password(url, shown):
-    assert hide_password(url) == shown
 
 
 def test_threads_default_to_the_usable_cores(monkeypatch):

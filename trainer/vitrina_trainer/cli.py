@@ -93,27 +93,22 @@ def _schedule(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from vitrina_trainer.publish import connect_store
+    from vitrina_shared.model_store import ModelStore
     from vitrina_trainer.status import format_versions
 
     settings = _settings(args)
-    store = connect_store(settings)
-    try:
+    with ModelStore.connect(settings, settings.redis_timeout_s) as store:
         print(format_versions(store.versions(), settings.redis_url, store.unfinished_versions()))
-    finally:
-        store.client.close()
     return 0
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from vitrina_trainer.publish import connect_store
+    from vitrina_shared.model_store import ModelStore
 
-    store = connect_store(_settings(args))
-    try:
+    settings = _settings(args)
+    with ModelStore.connect(settings, settings.redis_timeout_s) as store:
         was = store.active_version()
         now = store.rollback()
-    finally:
-        store.client.close()
     print(f"active version is now {now} (was {was})")
     return 0
 

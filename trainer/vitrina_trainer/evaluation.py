@@ -1,4 +1,4 @@
-"""The offline evaluation of the design doc, and its JSON + HTML report.
+"""The offline evaluation of the design doc, its JSON + HTML report, and reading that report back.
 
 Protocol: events with a customer id; cut at the 0.9 quantile of event time; the two-stage model is
 fitted on everything before the cut (it makes its own 80 / 20 cut inside); 10 products for each
@@ -7,7 +7,10 @@ is scored alone (as refitted on all of global train, i.e. the very lists the ran
 so is the clustering baseline; every list with already-bought products allowed, and excluded.
 """
 
+import json
+import logging
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,8 @@ from vitrina_trainer.metrics import K, ranking_metrics, sanity_checks
 from vitrina_trainer.recommender import RecommenderConfig, TwoStageRecommender
 from vitrina_trainer.report import HtmlReport, new_figure
 from vitrina_trainer.splits import global_split, with_user_id
+
+log = logging.getLogger(__name__)
 
 TWO_STAGE = "two-stage"
 EXCLUDE_DEPTH = 200
@@ -185,3 +190,32 @@ def ndcg_of(result: dict[str, Any], model: str, bought: str = "allowed") -> floa
     """One number of the report, e.g. the two-stage model's NDCG@10."""
     row = next(r for r in result["metrics"] if r["model"] == model and r["bought"] == bought)
     return float(row[f"ndcg@{result['protocol']['k']}"])
+
+
+def last_evaluation(path: Path) -> dict[str, Any]:
+    """The two-stage model's metrics from the last `evaluate` report, when there is one."""
+    if not path.is_file():
+        return {}
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        rows = {r["bought"]: r for r in report["metrics"] if r["model"] == TWO_STAGE}
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("ignoring unreadable evaluation report %s: %s", path, exc)
+        return {}
+    metrics: dict[str, Any] = {
+        name: value
+        for name, value in rows.get("allowed", {}).items()
+        if name not in ("model", "bought")
+    }
+    if "excluded" in rows:
+        metrics["bought_excluded"] = {
+            name: value
+            for name, value in rows["excluded"].items()
+            if name not in ("model", "bought")
+        }
+    metrics["evaluated"] = {
+        "report": str(path),
+        "at": datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(),
+        "cut": report.get("protocol", {}).get("cut"),
+    }
+    return metrics

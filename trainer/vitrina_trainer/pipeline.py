@@ -3,7 +3,6 @@
 Redis is checked before the expensive steps, so a run with nowhere to publish fails in seconds.
 """
 
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -17,15 +16,16 @@ import pyarrow as pa
 
 from vitrina_shared.catalog import read_items
 from vitrina_shared.events import EventLog, merge_event_logs, read_events
-from vitrina_shared.model_store import LOCK_SECONDS, ModelStore
+from vitrina_shared.model_store import ModelStore
 from vitrina_shared.schema import Columns
+from vitrina_shared.settings import hide_password
 from vitrina_trainer.eda import write_eda
 from vitrina_trainer.errors import TrainerError
-from vitrina_trainer.evaluation import TWO_STAGE
+from vitrina_trainer.evaluation import last_evaluation
 from vitrina_trainer.interactions import text_codes
-from vitrina_trainer.publish import Published, bought_items, connect_store, publish
+from vitrina_trainer.publish import Published, bought_items, publish
 from vitrina_trainer.recommender import RecommenderConfig, TwoStageRecommender
-from vitrina_trainer.settings import TrainerSettings, hide_password
+from vitrina_trainer.settings import TrainerSettings
 from vitrina_trainer.shop_db import read_shop_events
 from vitrina_trainer.stages import StageLog
 
@@ -71,46 +71,14 @@ def data_summary(event_log: EventLog) -> dict[str, Any]:
     }
 
 
-def last_evaluation(path: Path) -> dict[str, Any]:
-    """The two-stage model's metrics from the last `evaluate` report, when there is one."""
-    if not path.is_file():
-        return {}
-    try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-        rows = {r["bought"]: r for r in report["metrics"] if r["model"] == TWO_STAGE}
-    except (ValueError, KeyError, TypeError) as exc:
-        log.warning("ignoring unreadable evaluation report %s: %s", path, exc)
-        return {}
-    metrics: dict[str, Any] = {
-        name: value
-        for name, value in rows.get("allowed", {}).items()
-        if name not in ("model", "bought")
-    }
-    if "excluded" in rows:
-        metrics["bought_excluded"] = {
-            name: value
-            for name, value in rows["excluded"].items()
-            if name not in ("model", "bought")
-        }
-    metrics["evaluated"] = {
-        "report": str(path),
-        "at": datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(),
-        "cut": report.get("protocol", {}).get("cut"),
-    }
-    return metrics
-
-
 def connect_for_run(settings: TrainerSettings) -> ModelStore:
     """The model store, after checking that no other run is publishing."""
-    store = connect_store(settings)
-    holder = store.client.get(store.keys.lock)
-    if holder is not None:
-        store.client.close()
-        raise TrainerError(
-            f"another run is publishing version {holder.decode()}; if it died, its lock "
-            f"expires within {LOCK_SECONDS // 60} minutes, or delete the Redis key "
-            f"{store.keys.lock!r}"
-        )
+    store = ModelStore.connect(settings, settings.redis_timeout_s)
+    try:
+        store.ensure_unlocked()
+    except BaseException:
+        store.close()
+        raise
     return store
 
 
@@ -126,7 +94,7 @@ def run(
     stages = stages or StageLog()
     with stages.stage("connect"):
         store = connect_for_run(settings)
-    try:
+    with store:
         with stages.stage("load"):
             event_log = load_events(events, shop_db_url)
             catalog = read_items(items) if items else None
@@ -172,7 +140,5 @@ def run(
                 bought=bought,
                 keep=settings.versions_kept,
             )
-    finally:
-        store.client.close()
     log.info("run done in %.1f s: version %s is active", stages.total_seconds, published.version)
     return RunResult(published, data, stages)

@@ -21,8 +21,6 @@ import redis
 from vitrina_shared.model_store import ModelStore
 from vitrina_shared.redis_layout import POPULAR, encode_ranking
 from vitrina_shared.schema import Columns, EventType
-from vitrina_trainer.errors import TrainerError
-from vitrina_trainer.settings import TrainerSettings, hide_password
 from vitrina_trainer.stages import progress
 
 log = logging.getLogger(__name__)
@@ -188,17 +186,3 @@ def publish(
     if pruned:
         log.info("pruned versions %s", ", ".join(pruned))
     return Published(writer.version, users, similar_written, fallbacks, seconds)
-
-
-def connect_store(settings: TrainerSettings) -> ModelStore:
-    """The model store of `settings`, after checking that Redis answers."""
-    store = ModelStore.from_url(
-        settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout_s
-    )
-    try:
-        store.client.ping()
-    except redis.RedisError as exc:
-        store.client.close()
-        shown = hide_password(settings.redis_url)
-        raise TrainerError(f"Redis at {shown} is unreachable: {exc}") from exc
-    return store

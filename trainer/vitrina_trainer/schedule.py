@@ -10,8 +10,8 @@ import time as clock
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
+from vitrina_shared.model_store import ModelStore
 from vitrina_trainer.errors import EXPECTED_ERRORS
-from vitrina_trainer.publish import connect_store
 from vitrina_trainer.settings import TrainerSettings
 
 log = logging.getLogger(__name__)
@@ -24,11 +24,8 @@ def next_run_at(now: datetime, at: time) -> datetime:
 
 
 def model_published(settings: TrainerSettings) -> bool:
-    store = connect_store(settings)
-    try:
+    with ModelStore.connect(settings, settings.redis_timeout_s) as store:
         return store.active_version() is not None
-    finally:
-        store.client.close()
 
 
 def train_safely(train: Callable[[], object]) -> None:

@@ -3,7 +3,6 @@
 import os
 from datetime import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field
 
@@ -60,16 +59,3 @@ class TrainerSettings(VitrinaSettings):
     def evaluation_json(self) -> Path:
         """The last `evaluate` report; `run` copies its metrics into the published metadata."""
         return self.reports_dir / "evaluation.json"
-
-
-def hide_password(url: str) -> str:
-    """The URL with its password replaced by ***, for messages, logs and metadata."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        host = parts.netloc.rsplit("@", 1)[1]
-        user = parts.username or ""
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-    except ValueError:
-        return "<unparsable URL>"

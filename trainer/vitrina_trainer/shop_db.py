@@ -12,8 +12,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from vitrina_shared.events import EventLog, clean_events
 from vitrina_shared.schema import Raw, ShopEventLog
+from vitrina_shared.settings import hide_password
 from vitrina_trainer.errors import TrainerError
-from vitrina_trainer.settings import hide_password
 
 log = logging.getLogger(__name__)
 

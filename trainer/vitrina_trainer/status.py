@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from vitrina_shared.model_store import VersionInfo
-from vitrina_trainer.settings import hide_password
+from vitrina_shared.settings import hide_password
 
 MAIN_METRIC = "ndcg@10"
 
