@@ -9,7 +9,7 @@ single key ``{prefix}:active`` names the version being served. Switching version
 | `{prefix}:versions` | sorted set | published versions, scored by publish time |
 | `{prefix}:building` | set | versions being written (a killed run leaves its id here for pruning) |
 | `{prefix}:lock` | string | held by the one trainer that is publishing |
-| `{prefix}:v:{version}:meta` | string | the version's metadata, JSON |
+| `{prefix}:v:{version}:meta` | string | the version's metadata, JSON (`model_meta.ModelMeta`) |
 | `{prefix}:v:{version}:users` | hash | user id → ranking |
 | `{prefix}:v:{version}:similar` | hash | item id → ranking of similar items |
 | `{prefix}:v:{version}:fallbacks` | hash | fallback name (`popular`, …) → ranking |

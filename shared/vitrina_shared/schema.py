@@ -21,16 +21,23 @@ class Raw:
 
 
 class Columns:
-    """Columns of the clean event frame the reader returns (RecTools names where they exist)."""
+    """Columns of the reader's event frame and of the models' rankings (RecTools' names).
+
+    A ranking has USER (or, item to item, TARGET_ITEM: the product asked about), ITEM, SCORE and
+    RANK (1 = best).
+    """
 
     USER = "user_id"
     ITEM = "item_id"
+    TARGET_ITEM = "target_item_id"
     DATETIME = "datetime"
     WEIGHT = "weight"
     EVENT = "event_type"
     PLATFORM = "platform"
     PRICE = "price100"
     QTY = "qty"
+    SCORE = "score"
+    RANK = "rank"
 
 
 class ItemColumns:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import psutil
 
+from vitrina_shared.model_meta import ModelMeta
 from vitrina_shared.model_store import ModelStore
 from vitrina_shared.redis_server import PrivateRedis
 
@@ -129,10 +130,10 @@ def bench_publish(redis_url: str, users: int = PUBLISH_USERS, k: int = 100) -> N
         }
     )
     bought = recos.iloc[:: k // 5][["user_id", "item_id"]]
-    similar = pd.DataFrame(columns=["item_id", "similar_item_id", "score", "rank"])
+    similar = pd.DataFrame(columns=["target_item_id", "item_id", "score", "rank"])
     popular = pd.DataFrame({"item_id": ["1"], "score": [1.0], "rank": [1]})
     store = ModelStore.from_url(redis_url, timeout=120)
-    done = publish(store, recos, similar, popular, {"top_k": k}, bought=bought)
+    done = publish(store, recos, similar, popular, ModelMeta(top_k=k), bought=bought)
     memory = store.client.info("memory")["used_memory"] / 2**30
     print(f"\npublish alone: {done.users:,} customers x top-{k} (+5 bought each) in "
           f"{done.seconds:.1f} s = {done.users / done.seconds:,.0f} customers/s; "

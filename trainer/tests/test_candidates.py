@@ -71,7 +71,11 @@ def test_cooc_proposes_what_similar_customers_bought() -> None:
     assert list(BASKETS.items[top[Columns.ITEM]]) == ["a"]
     similar = source.similar_items(1)
     assert dict(
-        zip(BASKETS.items[similar[Columns.USER]], BASKETS.items[similar[Columns.ITEM]], strict=True)
+        zip(
+            BASKETS.items[similar[Columns.TARGET_ITEM]],
+            BASKETS.items[similar[Columns.ITEM]],
+            strict=True,
+        )
     ) == {"a": "b", "b": "a", "c": "a"}
 
 

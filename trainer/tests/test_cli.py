@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from vitrina_shared.model_meta import DataSummary, ModelMeta
 from vitrina_shared.model_store import ModelStore
 from vitrina_shared.redis_layout import POPULAR, decode_ranking
 from vitrina_trainer.cli import main
@@ -34,9 +35,9 @@ def env(monkeypatch, tmp_path, redis_url):
 
 def tiny_version(store: ModelStore) -> str:
     recos = pd.DataFrame({"user_id": ["u1"], "item_id": ["a"], "score": [1.0], "rank": [1]})
-    similar = pd.DataFrame(columns=["item_id", "similar_item_id", "score", "rank"])
+    similar = pd.DataFrame(columns=["target_item_id", "item_id", "score", "rank"])
     popular = pd.DataFrame({"item_id": ["a"], "score": [1.0], "rank": [1]})
-    return publish(store, recos, similar, popular, {"data": {"events": 1}}).version
+    return publish(store, recos, similar, popular, ModelMeta(data=DataSummary(events=1))).version
 
 
 @pytest.mark.slow

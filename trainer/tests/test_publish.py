@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import redis
 
+from vitrina_shared.model_meta import ModelMeta
 from vitrina_shared.model_store import ModelStore, VersionWriter
 from vitrina_shared.redis_layout import POPULAR, RedisKeys, decode_ranking
 from vitrina_trainer.publish import bought_items, publish, rankings
@@ -21,7 +22,7 @@ def recos(rows):
 RECOS = recos([("u2", "b", 0.5, 2), ("u1", "x", 0.9, 1), ("u2", "a", 0.7, 1), ("u1", "y", 0.1, 2)])
 SIMILAR = pd.DataFrame(
     [("a", "b", 0.8, 1), ("a", "x", 0.3, 2), ("b", "a", 0.8, 1)],
-    columns=["item_id", "similar_item_id", "score", "rank"],
+    columns=["target_item_id", "item_id", "score", "rank"],
 )
 POPULAR_FRAME = pd.DataFrame({"item_id": ["x", "a"], "score": [10.0, 7.0], "rank": [1, 2]})
 
@@ -71,7 +72,7 @@ def test_bought_items_are_distinct_purchases_newest_first_capped():
 
 
 def publish_tiny(store, **meta):
-    return publish(store, RECOS, SIMILAR, POPULAR_FRAME, {"top_k": 2, **meta})
+    return publish(store, RECOS, SIMILAR, POPULAR_FRAME, ModelMeta(top_k=2, **meta))
 
 
 def test_publish_writes_and_activates_a_version(redis_url):
@@ -87,12 +88,15 @@ def test_publish_writes_and_activates_a_version(redis_url):
     (info,) = store.versions()
     assert info.active and info.meta["counts"] == {"users": 2, "similar": 2, "fallbacks": 1}
     assert info.meta["top_k"] == 2 and info.meta["version"] == done.version
+    assert info.meta["trained_at"] == "2024-01-05T00:00:00+00:00"
     assert not store.client.exists(keys.lock)
 
 
 def test_publish_prunes_beyond_keep(redis_url):
     store = ModelStore.from_url(redis_url)
-    versions = [publish(store, RECOS, SIMILAR, POPULAR_FRAME, {}, keep=2).version for _ in range(3)]
+    versions = [
+        publish(store, RECOS, SIMILAR, POPULAR_FRAME, ModelMeta(), keep=2).version for _ in range(3)
+    ]
     assert [v.version for v in store.versions()] == versions[:0:-1]
     assert not store.client.exists(store.keys.users(versions[0]))
 
@@ -121,6 +125,7 @@ SLOW_PUBLISH = textwrap.dedent(
     """
     import sys
     import numpy as np, pandas as pd
+    from vitrina_shared.model_meta import ModelMeta
     from vitrina_shared.model_store import ModelStore
     from vitrina_trainer.publish import publish
     from vitrina_trainer.stages import exit_on_sigterm
@@ -133,10 +138,10 @@ SLOW_PUBLISH = textwrap.dedent(
         "score": np.tile(np.linspace(1, 0, k), users),
         "rank": np.tile(np.arange(1, k + 1), users),
     })
-    empty = pd.DataFrame(columns=["item_id", "similar_item_id", "score", "rank"])
+    empty = pd.DataFrame(columns=["target_item_id", "item_id", "score", "rank"])
     popular = pd.DataFrame({"item_id": ["0"], "score": [1.0], "rank": [1]})
     print("start", flush=True)
-    publish(ModelStore.from_url(sys.argv[1]), recos, empty, popular, {})
+    publish(ModelStore.from_url(sys.argv[1]), recos, empty, popular, ModelMeta())
     """
 )
 

@@ -38,9 +38,9 @@ def test_recommend_can_exclude_seen_items(model: TwoStageRecommender) -> None:
 
 def test_similar_popular_and_importance(model: TwoStageRecommender) -> None:
     similar = model.similar_items(3)
-    assert list(similar.columns) == [Columns.ITEM, "similar_item_id", "score", "rank"]
-    assert (similar[Columns.ITEM] != similar["similar_item_id"]).all()
-    assert similar.groupby(Columns.ITEM).size().max() == 3
+    assert list(similar.columns) == [Columns.TARGET_ITEM, Columns.ITEM, "score", "rank"]
+    assert (similar[Columns.TARGET_ITEM] != similar[Columns.ITEM]).all()
+    assert similar.groupby(Columns.TARGET_ITEM).size().max() == 3
     popular = model.popular(4)
     assert list(popular["rank"]) == [1, 2, 3, 4]
     assert popular["score"].is_monotonic_decreasing

@@ -63,11 +63,13 @@ class ClusterBaseline:
         cluster = self.user_cluster[users]
         lists = pd.concat(
             [
-                self.cluster_items[self.cluster_items["rank"] <= n],
-                self.everyone[self.everyone["rank"] <= n].assign(**{Columns.USER: -1}),
+                self.cluster_items[self.cluster_items[Columns.RANK] <= n],
+                self.everyone[self.everyone[Columns.RANK] <= n].assign(**{Columns.USER: -1}),
             ],
             ignore_index=True,
         ).rename(columns={Columns.USER: "cluster"})
         frame = pd.DataFrame({Columns.USER: users.astype(np.int32), "cluster": cluster})
         merged = frame.merge(lists, on="cluster", how="inner", sort=False)
-        return merged[[Columns.USER, Columns.ITEM, "score", "rank"]].reset_index(drop=True)
+        return merged[[Columns.USER, Columns.ITEM, Columns.SCORE, Columns.RANK]].reset_index(
+            drop=True
+        )

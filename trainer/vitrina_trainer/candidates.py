@@ -39,8 +39,8 @@ def _empty() -> pd.DataFrame:
         {
             Columns.USER: np.array([], np.int32),
             Columns.ITEM: np.array([], np.int32),
-            "score": np.array([], np.float32),
-            "rank": np.array([], np.int32),
+            Columns.SCORE: np.array([], np.float32),
+            Columns.RANK: np.array([], np.int32),
         }
     )
 
@@ -126,7 +126,10 @@ class CoVisitSource:
         self.similar = cosine_neighbours(decayed, self.neighbours, self.threads)
         top = top_n_per_row(decayed, self.profile_items)
         self.profile = sp.csr_matrix(
-            (top["score"].to_numpy(), (top[Columns.USER].to_numpy(), top[Columns.ITEM].to_numpy())),
+            (
+                top[Columns.SCORE].to_numpy(),
+                (top[Columns.USER].to_numpy(), top[Columns.ITEM].to_numpy()),
+            ),
             shape=decayed.shape,
         )
         return self
@@ -135,8 +138,8 @@ class CoVisitSource:
         return _chunked_top_n(lambda chunk: self.profile[chunk] @ self.similar, users, n)
 
     def similar_items(self, k: int) -> pd.DataFrame:
-        """Each product's `k` nearest products: frame of user (= the product), item, score, rank."""
-        return top_n_per_row(self.similar, k)
+        """Each product's `k` nearest products: frame of target item, item, score, rank (codes)."""
+        return top_n_per_row(self.similar, k).rename(columns={Columns.USER: Columns.TARGET_ITEM})
 
 
 class PopularSource:
@@ -166,8 +169,8 @@ class PopularSource:
             {
                 Columns.USER: np.repeat(users, len(items)),
                 Columns.ITEM: np.tile(items, len(users)),
-                "score": np.tile(scores, len(users)),
-                "rank": np.tile(np.arange(1, len(items) + 1, dtype=np.int32), len(users)),
+                Columns.SCORE: np.tile(scores, len(users)),
+                Columns.RANK: np.tile(np.arange(1, len(items) + 1, dtype=np.int32), len(users)),
             }
         )
 
@@ -222,8 +225,8 @@ class _RecToolsSource:
             {
                 Columns.USER: reco[RecColumns.User].to_numpy(np.int32),
                 Columns.ITEM: reco[RecColumns.Item].to_numpy(np.int32),
-                "score": reco[RecColumns.Score].to_numpy(np.float32),
-                "rank": reco[RecColumns.Rank].to_numpy(np.int32),
+                Columns.SCORE: reco[RecColumns.Score].to_numpy(np.float32),
+                Columns.RANK: reco[RecColumns.Rank].to_numpy(np.int32),
             }
         )
 

@@ -36,7 +36,7 @@ def _decode(data: Interactions, frame: pd.DataFrame) -> pd.DataFrame:
         {
             Columns.USER: data.users.to_numpy()[frame[Columns.USER].to_numpy()],
             Columns.ITEM: data.items.to_numpy()[frame[Columns.ITEM].to_numpy()],
-            "rank": frame["rank"].to_numpy(),
+            Columns.RANK: frame[Columns.RANK].to_numpy(),
         }
     )
 
@@ -44,9 +44,11 @@ def _decode(data: Interactions, frame: pd.DataFrame) -> pd.DataFrame:
 def _without_seen(reco: pd.DataFrame, seen: pd.DataFrame, k: int) -> pd.DataFrame:
     """Drop already-seen pairs and re-rank; keep the best k."""
     keys = pd.MultiIndex.from_frame(reco[[Columns.USER, Columns.ITEM]])
-    reco = reco[~keys.isin(pd.MultiIndex.from_frame(seen))].sort_values([Columns.USER, "rank"])
-    reco = reco.assign(rank=reco.groupby(Columns.USER, sort=False).cumcount() + 1)
-    return reco[reco["rank"] <= k]
+    reco = reco[~keys.isin(pd.MultiIndex.from_frame(seen))].sort_values(
+        [Columns.USER, Columns.RANK]
+    )
+    reco = reco.assign(**{Columns.RANK: reco.groupby(Columns.USER, sort=False).cumcount() + 1})
+    return reco[reco[Columns.RANK] <= k]
 
 
 def _prices(events: pd.DataFrame, items: pd.DataFrame | None) -> pd.Series:
@@ -89,7 +91,7 @@ def evaluate(
 
     lists: dict[str, pd.DataFrame] = {}
     started = time.perf_counter()
-    lists[TWO_STAGE] = model.recommend(list(users), k)[[Columns.USER, Columns.ITEM, "rank"]]
+    lists[TWO_STAGE] = model.recommend(list(users), k)[[Columns.USER, Columns.ITEM, Columns.RANK]]
     timings["two_stage_recommend_s"] = time.perf_counter() - started
     excluded = {TWO_STAGE: model.recommend(list(users), k, exclude_seen=True)}
     started = time.perf_counter()
@@ -98,7 +100,7 @@ def evaluate(
     stage_one = {f"source:{name}": source for name, source in model.sources.items()}
     for name, source in {"baseline": baseline, **stage_one}.items():
         deep = _decode(data, source.candidates(codes, k + EXCLUDE_DEPTH))
-        lists[name] = deep[deep["rank"] <= k]
+        lists[name] = deep[deep[Columns.RANK] <= k]
         excluded[name] = _without_seen(deep, seen, k)
 
     rows = []

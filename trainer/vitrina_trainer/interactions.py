@@ -211,7 +211,7 @@ def top_n_per_row(scores: sp.spmatrix, n: int, rows: np.ndarray | None = None) -
         {
             Columns.USER: user.astype(np.int32),
             Columns.ITEM: col[best].astype(np.int32),
-            "score": data[best].astype(np.float32),
-            "rank": rank[best].astype(np.int32),
+            Columns.SCORE: data[best].astype(np.float32),
+            Columns.RANK: rank[best].astype(np.int32),
         }
     )

@@ -21,7 +21,6 @@ from rectools.metrics import (
 from vitrina_shared.schema import Columns
 
 K = 10
-RANK = "rank"
 
 
 def money_precision(
@@ -36,7 +35,7 @@ def money_precision(
     users = pd.Index(truth[Columns.USER].unique())
     if len(users) == 0:
         return float("nan")
-    top = reco[reco[RANK] <= k][[Columns.USER, Columns.ITEM]].drop_duplicates()
+    top = reco[reco[Columns.RANK] <= k][[Columns.USER, Columns.ITEM]].drop_duplicates()
     top = top[top[Columns.USER].isin(users)]
     price = top[Columns.ITEM].map(prices).astype(float).fillna(0.0).to_numpy()
     relevant = pd.MultiIndex.from_frame(truth[[Columns.USER, Columns.ITEM]].drop_duplicates())
@@ -66,7 +65,7 @@ def ranking_metrics(
         f"serendipity@{k}": Serendipity(k=k),
         f"catalog_coverage@{k}": CatalogCoverage(k=k, normalize=True),
     }
-    reco = reco[[Columns.USER, Columns.ITEM, RANK]]
+    reco = reco[[Columns.USER, Columns.ITEM, Columns.RANK]]
     truth = truth[[Columns.USER, Columns.ITEM]].drop_duplicates()
     history = history[[Columns.USER, Columns.ITEM]].drop_duplicates()
     result = calc_metrics(metrics, reco, truth, prev_interactions=history, catalog=list(catalog))

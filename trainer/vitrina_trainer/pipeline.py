@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 from vitrina_shared.catalog import read_items
 from vitrina_shared.events import EventLog, merge_event_logs, read_events
+from vitrina_shared.model_meta import DataSummary, ModelMeta
 from vitrina_shared.model_store import ModelStore
 from vitrina_shared.schema import Columns
 from vitrina_shared.settings import hide_password
@@ -37,7 +37,7 @@ IMPORTANCES_KEPT = 20
 @dataclass
 class RunResult:
     published: Published
-    data: dict[str, Any]
+    data: DataSummary
     stages: StageLog = field(default_factory=StageLog)
 
 
@@ -57,18 +57,18 @@ def load_events(paths: Sequence[Path], shop_db_url: str | None = None) -> EventL
     return merged
 
 
-def data_summary(event_log: EventLog) -> dict[str, Any]:
+def data_summary(event_log: EventLog) -> DataSummary:
     events = event_log.events
-    return {
-        "from": events[Columns.DATETIME].min().isoformat(),
-        "to": events[Columns.DATETIME].max().isoformat(),
-        "events": len(events),
-        "users": int(events[Columns.USER].nunique()),
-        "items": int(events[Columns.ITEM].nunique()),
-        "rows_read": event_log.rows_read,
-        "rows_skipped": event_log.rows_skipped,
-        "sources": [hide_password(s) for s in event_log.sources],
-    }
+    return DataSummary(
+        first=events[Columns.DATETIME].min().isoformat(),
+        last=events[Columns.DATETIME].max().isoformat(),
+        events=len(events),
+        users=int(events[Columns.USER].nunique()),
+        items=int(events[Columns.ITEM].nunique()),
+        rows_read=event_log.rows_read,
+        rows_skipped=event_log.rows_skipped,
+        sources=[hide_password(s) for s in event_log.sources],
+    )
 
 
 def connect_for_run(settings: TrainerSettings) -> ModelStore:
@@ -101,7 +101,7 @@ def run(
             data = data_summary(event_log)
             log.info(
                 "%d events of %d users and %d products, %s … %s",
-                data["events"], data["users"], data["items"], data["from"], data["to"],
+                data.events, data.users, data.items, data.first, data.last,
             )  # fmt: skip
         with stages.stage("eda"):
             write_eda(event_log, settings.reports_dir)
@@ -117,19 +117,16 @@ def run(
             similar = model.similar_items(settings.similar_k)
             popular = model.popular(settings.fallback_k)
             bought = bought_items(event_log.events)
-        meta = {
-            "trained_at": datetime.now(UTC).isoformat(),
-            "top_k": settings.top_k,
-            "similar_k": settings.similar_k,
-            "data": data,
-            "metrics": last_evaluation(settings.evaluation_json),
-            "config": model.config.model_dump(mode="json"),
-            "feature_importance": model.feature_importance()
-            .head(IMPORTANCES_KEPT)
-            .round(6)
-            .to_dict(),
-            "stages": stages.as_dicts(),
-        }
+        meta = ModelMeta(
+            trained_at=datetime.now(UTC),
+            top_k=settings.top_k,
+            similar_k=settings.similar_k,
+            data=data,
+            metrics=last_evaluation(settings.evaluation_json),
+            config=model.config.model_dump(mode="json"),
+            feature_importance=model.feature_importance().head(IMPORTANCES_KEPT).round(6).to_dict(),
+            stages=stages.as_dicts(),
+        )
         with stages.stage("publish"):
             published = publish(
                 store,

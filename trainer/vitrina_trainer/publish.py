@@ -12,12 +12,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import redis
 
+from vitrina_shared.model_meta import Counts, ModelMeta
 from vitrina_shared.model_store import ModelStore
 from vitrina_shared.redis_layout import POPULAR, encode_ranking
 from vitrina_shared.schema import Columns, EventType
@@ -25,9 +25,6 @@ from vitrina_trainer.stages import progress
 
 log = logging.getLogger(__name__)
 
-SCORE = "score"
-RANK = "rank"
-SIMILAR_ITEM = "similar_item_id"
 BOUGHT_KEPT = 500
 
 
@@ -60,9 +57,9 @@ def rankings(
         return
     key_codes, keys = _labels(frame[key])
     item_codes, items = _labels(frame[item])
-    rank = frame[RANK].to_numpy(dtype=np.int64)
+    rank = frame[Columns.RANK].to_numpy(dtype=np.int64)
     position = key_codes.astype(np.int64) * (int(rank.max()) + 1) + rank
-    scores = frame[SCORE].to_numpy(dtype=np.float64)
+    scores = frame[Columns.SCORE].to_numpy(dtype=np.float64)
     if not np.all(position[1:] >= position[:-1]):  # models usually return it sorted already
         order = np.argsort(position, kind="stable")
         key_codes, item_codes, scores = key_codes[order], item_codes[order], scores[order]
@@ -118,18 +115,18 @@ def publish(
     recommendations: pd.DataFrame,
     similar: pd.DataFrame,
     popular: pd.DataFrame,
-    meta: dict[str, Any],
+    meta: ModelMeta,
     bought: pd.DataFrame | None = None,
     keep: int = 3,
 ) -> Published:
     """Write a new version and activate it; on any failure abort it and re-raise; then prune.
 
-    `recommendations`: user_id, item_id, score, rank; `similar`: item_id, similar_item_id,
-    score, rank; `popular`: item_id, score, rank; `bought`: user_id, item_id.
+    `recommendations`: user, item, score, rank; `similar`: target item (the product asked
+    about), item, score, rank; `popular`: item, score, rank; `bought`: user, item.
     """
     started = time.perf_counter()
     n_users = recommendations[Columns.USER].nunique()
-    n_similar = similar[Columns.ITEM].nunique()
+    n_similar = similar[Columns.TARGET_ITEM].nunique()
     writer = store.begin()
     try:
         users = writer.write_users(
@@ -142,32 +139,29 @@ def publish(
         )
         similar_written = writer.write_similar(
             progress(
-                rankings(similar, Columns.ITEM, SIMILAR_ITEM),
+                rankings(similar, Columns.TARGET_ITEM, Columns.ITEM),
                 desc="publishing similar",
                 total=n_similar,
                 unit=" items",
             )
         )
-        ordered = popular.sort_values(RANK, kind="stable")
+        ordered = popular.sort_values(Columns.RANK, kind="stable")
         fallbacks = writer.write_fallbacks(
             [
                 (
                     POPULAR,
                     encode_ranking(
-                        ordered[Columns.ITEM].astype(str).tolist(), ordered[SCORE].to_numpy()
+                        ordered[Columns.ITEM].astype(str).tolist(),
+                        ordered[Columns.SCORE].to_numpy(),
                     ),
                 )
             ]
         )
-        writer.write_meta(
-            {
-                **meta,
-                "version": writer.version,
-                "published_at": datetime.now(UTC).isoformat(),
-                "fallbacks": [POPULAR],
-                "counts": {"users": users, "similar": similar_written, "fallbacks": fallbacks},
-            }
-        )
+        stored = meta.model_copy()
+        stored.version, stored.published_at = writer.version, datetime.now(UTC)
+        stored.fallbacks = [POPULAR]
+        stored.counts = Counts(users=users, similar=similar_written, fallbacks=fallbacks)
+        writer.write_meta(stored.dump())
         store.activate(writer.version)
     except BaseException:
         log.error("publishing version %s failed: dropping it", writer.version)

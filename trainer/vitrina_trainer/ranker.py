@@ -132,11 +132,11 @@ class Ranker:
             {
                 Columns.USER: groups[index][order],
                 Columns.ITEM: index[order],
-                "rank": rank_within_groups(groups[index][order]),
+                Columns.RANK: rank_within_groups(groups[index][order]),
             }
         )
         relevant = ranked[labels[index][order] > 0][[Columns.USER, Columns.ITEM]]
-        return float(NDCG(k=EVAL_AT).calc(ranked[ranked["rank"] <= EVAL_AT], relevant))
+        return float(NDCG(k=EVAL_AT).calc(ranked[ranked[Columns.RANK] <= EVAL_AT], relevant))
 
     @staticmethod
     def _sorted(

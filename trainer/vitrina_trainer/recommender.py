@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 from pydantic import BaseModel, Field
 
-from vitrina_shared.schema import Columns
+from vitrina_shared.schema import Columns, ItemColumns
 from vitrina_trainer.candidates import (
     ALSSource,
     CandidateSource,
@@ -38,9 +38,6 @@ from vitrina_trainer.splits import LOCAL_TRAIN_SHARE, cut_time
 from vitrina_trainer.stages import progress
 
 log = logging.getLogger("vitrina_trainer")
-SCORE = "score"
-RANK = "rank"
-SIMILAR = "similar_item_id"
 RECOMMEND_CHUNK = 10_000
 
 
@@ -184,9 +181,9 @@ class TwoStageRecommender:
 
     @staticmethod
     def _categories(data: Interactions, items: pd.DataFrame | None) -> np.ndarray | None:
-        if items is None or Columns.ITEM not in items or "category" not in items:
+        if items is None or Columns.ITEM not in items or ItemColumns.CATEGORY not in items:
             return None
-        category = items.set_index(items[Columns.ITEM].astype(str))["category"].fillna("")
+        category = items.set_index(items[Columns.ITEM].astype(str))[ItemColumns.CATEGORY].fillna("")
         category = category[~category.index.duplicated()].reindex(data.items).fillna("")
         codes, _ = pd.factorize(category.where(category != "", None))
         return codes
@@ -210,14 +207,16 @@ class TwoStageRecommender:
         }
         for name, frame in frames.items():
             where = np.searchsorted(union, keys[name])
-            for value in (SCORE, RANK):
+            for value in (Columns.SCORE, Columns.RANK):
                 column = np.full(len(union), np.nan, dtype=np.float32)
                 column[where] = frame[value].to_numpy(np.float32)
                 out[f"{name}_{value}"] = column
         return pd.DataFrame(out)
 
     def _features(self, builder: FeatureBuilder, candidates: pd.DataFrame) -> pd.DataFrame:
-        source_columns = [f"{n}_{v}" for n in self.config.sources for v in (SCORE, RANK)]
+        source_columns = [
+            f"{n}_{v}" for n in self.config.sources for v in (Columns.SCORE, Columns.RANK)
+        ]
         return pd.concat(
             [candidates[source_columns].astype(np.float32), builder.transform(candidates)], axis=1
         )
@@ -259,8 +258,8 @@ class TwoStageRecommender:
             {
                 Columns.USER: users.to_numpy()[index[ranked[Columns.USER].to_numpy()]],
                 Columns.ITEM: data.items.to_numpy()[ranked[Columns.ITEM].to_numpy()],
-                SCORE: ranked[SCORE].to_numpy(np.float32),
-                RANK: ranked[RANK].to_numpy(np.int32),
+                Columns.SCORE: ranked[Columns.SCORE].to_numpy(np.float32),
+                Columns.RANK: ranked[Columns.RANK].to_numpy(np.int32),
             }
         )
 
@@ -278,7 +277,7 @@ class TwoStageRecommender:
         seen_keys = np.array([], np.int64)
         if len(known):
             ranked = self._candidates(self.sources, known)
-            ranked[SCORE] = self.ranker.predict(self._features(self.features, ranked))
+            ranked[Columns.SCORE] = self.ranker.predict(self._features(self.features, ranked))
             if seen is not None:
                 rows = seen[known].tocoo()
                 seen_keys = known[rows.row].astype(np.int64) * data.n_items + rows.col
@@ -296,10 +295,10 @@ class TwoStageRecommender:
         n_items = data.n_items
         users = np.asarray(users, dtype=np.int64)
         if ranked is None:
-            ranked = pd.DataFrame({Columns.USER: [], Columns.ITEM: [], SCORE: []})
+            ranked = pd.DataFrame({Columns.USER: [], Columns.ITEM: [], Columns.SCORE: []})
         user = ranked[Columns.USER].to_numpy(np.int64)
         item = ranked[Columns.ITEM].to_numpy(np.int64)
-        score = ranked[SCORE].to_numpy(np.float64)
+        score = ranked[Columns.SCORE].to_numpy(np.float64)
         if len(seen):
             keep = ~np.isin(user * n_items + item, seen)
             user, item, score = user[keep], item[keep], score[keep]
@@ -328,18 +327,20 @@ class TwoStageRecommender:
             score = np.concatenate([score, floor - fill_rank[fits]])
             order = np.lexsort((rank, user))
             user, item, score, rank = user[order], item[order], score[order], rank[order]
-        return pd.DataFrame({Columns.USER: user, Columns.ITEM: item, SCORE: score, RANK: rank})
+        return pd.DataFrame(
+            {Columns.USER: user, Columns.ITEM: item, Columns.SCORE: score, Columns.RANK: rank}
+        )
 
     def similar_items(self, k: int) -> pd.DataFrame:
-        """Each product's k nearest products by co-occurrence in customers' histories."""
+        """Each product's (target item's) k nearest products by co-occurrence in histories."""
         data = self._require_fitted()
         similar = self.sources["cooc"].similar_items(k)
         return pd.DataFrame(
             {
-                Columns.ITEM: data.items.to_numpy()[similar[Columns.USER].to_numpy()],
-                SIMILAR: data.items.to_numpy()[similar[Columns.ITEM].to_numpy()],
-                SCORE: similar["score"].to_numpy(np.float32),
-                RANK: similar["rank"].to_numpy(np.int32),
+                Columns.TARGET_ITEM: data.items.to_numpy()[similar[Columns.TARGET_ITEM].to_numpy()],
+                Columns.ITEM: data.items.to_numpy()[similar[Columns.ITEM].to_numpy()],
+                Columns.SCORE: similar[Columns.SCORE].to_numpy(np.float32),
+                Columns.RANK: similar[Columns.RANK].to_numpy(np.int32),
             }
         )
 
@@ -350,8 +351,8 @@ class TwoStageRecommender:
         return pd.DataFrame(
             {
                 Columns.ITEM: data.items.to_numpy()[items],
-                SCORE: scores,
-                RANK: np.arange(1, len(items) + 1, dtype=np.int32),
+                Columns.SCORE: scores,
+                Columns.RANK: np.arange(1, len(items) + 1, dtype=np.int32),
             }
         )
 

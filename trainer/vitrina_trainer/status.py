@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
+from vitrina_shared.model_meta import ModelMeta
 from vitrina_shared.model_store import VersionInfo
 from vitrina_shared.settings import hide_password
 
@@ -31,17 +32,16 @@ def format_versions(
     header = ("", "version", "published (UTC)", "data", "users", "events", MAIN_METRIC)
     rows = [header]
     for info in versions:
-        data = info.meta.get("data", {})
-        counts = info.meta.get("counts", {})
-        metric = info.meta.get("metrics", {}).get(MAIN_METRIC)
+        meta = ModelMeta.model_validate(info.meta)
+        metric = meta.metrics.get(MAIN_METRIC)
         rows.append(
             (
                 "*" if info.active else "",
                 info.version,
                 f"{info.published_at:%Y-%m-%d %H:%M}",
-                f"{_day(data.get('from'))} … {_day(data.get('to'))}",
-                f"{counts.get('users', 0):,}",
-                f"{data.get('events', 0):,}",
+                f"{_day(meta.data.first)} … {_day(meta.data.last)}",
+                f"{meta.counts.users:,}",
+                f"{meta.data.events:,}",
                 f"{metric:.4f}" if isinstance(metric, int | float) else "-",
             )
         )
