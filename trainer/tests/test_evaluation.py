@@ -17,11 +17,14 @@ from vitrina_trainer.evaluation import (
     write_report,
 )
 from vitrina_trainer.generator import GeneratorConfig, write_dataset
-from vitrina_trainer.recommender import RecommenderConfig
+from vitrina_trainer.recommender import ALSConfig, LightFMConfig, RankerConfig, RecommenderConfig
 from vitrina_trainer.splits import SplitError
 
 FAST = RecommenderConfig(
-    threads=1, als_iterations=3, als_factors=8, lightfm_epochs=2, lightfm_factors=8, ranker_trees=20
+    threads=1,
+    als=ALSConfig(iterations=3, factors=8),
+    lightfm=LightFMConfig(epochs=2, factors=8),
+    ranker=RankerConfig(trees=20),
 )
 MODELS = {
     TWO_STAGE,

@@ -4,10 +4,20 @@ import pytest
 
 from vitrina_shared.schema import Columns
 from vitrina_trainer.errors import TrainerError
-from vitrina_trainer.recommender import NotFittedError, RecommenderConfig, TwoStageRecommender
+from vitrina_trainer.recommender import (
+    ALSConfig,
+    LightFMConfig,
+    NotFittedError,
+    RankerConfig,
+    RecommenderConfig,
+    TwoStageRecommender,
+)
 
 FAST = RecommenderConfig(
-    threads=1, als_iterations=3, lightfm_epochs=2, ranker_trees=20, als_factors=8, lightfm_factors=8
+    threads=1,
+    als=ALSConfig(iterations=3, factors=8),
+    lightfm=LightFMConfig(epochs=2, factors=8),
+    ranker=RankerConfig(trees=20),
 )
 
 
@@ -21,7 +31,7 @@ def test_recommend_gives_k_distinct_known_items_per_user(model: TwoStageRecommen
     assert list(reco.columns) == [Columns.USER, Columns.ITEM, "score", "rank"]
     assert reco.groupby(Columns.USER).size().to_dict() == {"u1": 5, "u2": 5, "stranger": 5}
     assert not reco.duplicated([Columns.USER, Columns.ITEM]).any()
-    assert set(reco[Columns.ITEM]) <= set(model.data.items)
+    assert set(reco[Columns.ITEM]) <= set(model.diagnostics().data.items)
     assert (
         reco.groupby(Columns.USER)["rank"].apply(list)
         == pd.Series([[1, 2, 3, 4, 5]] * 3, index=["stranger", "u1", "u2"])
@@ -30,7 +40,7 @@ def test_recommend_gives_k_distinct_known_items_per_user(model: TwoStageRecommen
 
 def test_recommend_can_exclude_seen_items(model: TwoStageRecommender) -> None:
     reco = model.recommend(["u1"], k=5, exclude_seen=True)
-    events = model.data
+    events = model.diagnostics().data
     seen = set(events.items[events.item[events.user == events.users.get_loc("u1")]])
     assert len(reco) == 5
     assert not set(reco[Columns.ITEM]) & seen

@@ -2,7 +2,14 @@ import pandas as pd
 import pytest
 
 from vitrina_shared.schema import Columns
-from vitrina_trainer.splits import SplitError, global_split, local_split, split_by_time
+from vitrina_trainer.interactions import Interactions, from_day, to_day
+from vitrina_trainer.splits import (
+    LOCAL_TRAIN_SHARE,
+    SplitError,
+    global_split,
+    local_split,
+    split_by_time,
+)
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
 
@@ -34,20 +41,32 @@ def test_global_split_cuts_at_the_90_percent_quantile_of_time() -> None:
 
 def test_local_split_stays_inside_global_train() -> None:
     split = global_split(grid(users=10, days=10))
-    local = local_split(split.train)
-    assert (
-        local.train[Columns.DATETIME].max() < local.cut <= local.validation[Columns.DATETIME].min()
+    local = local_split(Interactions.from_events(split.train))
+    # 90 sorted times over days 0–8; quantile 0.8 sits at position 71.2, among day 7's ten
+    # events: the cut is day 7's midnight, and day 7 is validation.
+    assert from_day(local.cut_day) == START + pd.Timedelta(days=7)
+    assert local.train.day.max() < local.cut_day <= local.validation.day.min()
+    assert local.train.now == local.cut_day
+    assert local.validation.day.max() < to_day(split.cut)
+    assert (len(local.train), len(local.validation)) == (70, 20)
+
+
+def test_local_split_cuts_where_the_frame_split_cuts(shop_events: pd.DataFrame) -> None:
+    train = global_split(shop_events).train
+    local = local_split(Interactions.from_events(train))
+    by_frame = split_by_time(train, LOCAL_TRAIN_SHARE)
+    assert (len(local.train), len(local.validation)) == (
+        len(by_frame.train),
+        len(by_frame.validation),
     )
-    assert local.validation[Columns.DATETIME].max() < split.cut
-    assert len(local.train) + len(local.validation) == len(split.train)
 
 
 def test_no_training_set_holds_a_future_event(shop_events: pd.DataFrame) -> None:
     split = global_split(shop_events)
-    local = local_split(split.train)
+    local = local_split(Interactions.from_events(split.train))
     assert split.train[Columns.DATETIME].max() < split.validation[Columns.DATETIME].min()
-    assert local.train[Columns.DATETIME].max() < local.validation[Columns.DATETIME].min()
-    assert local.validation[Columns.DATETIME].max() < split.validation[Columns.DATETIME].min()
+    assert local.train.day.max() < local.validation.day.min()
+    assert local.validation.day.max() < to_day(split.validation[Columns.DATETIME].min())
 
 
 def test_guest_events_are_left_out() -> None:
@@ -83,3 +102,10 @@ def test_no_customer_on_both_sides_is_a_clear_error() -> None:
 def test_train_share_must_be_a_fraction() -> None:
     with pytest.raises(SplitError, match="between 0 and 1"):
         split_by_time(grid(users=10, days=10), 1.5)
+
+
+def test_too_little_encoded_data_to_cut_is_a_clear_error() -> None:
+    with pytest.raises(SplitError, match="only 3 customer"):
+        local_split(Interactions.from_events(grid(users=3, days=10)))
+    with pytest.raises(SplitError, match="fall on one day"):
+        local_split(Interactions.from_events(grid(users=20, days=1)))

@@ -19,7 +19,6 @@ import pandas as pd
 
 from vitrina_shared.schema import Columns
 from vitrina_trainer.baseline import ClusterBaseline
-from vitrina_trainer.interactions import Interactions
 from vitrina_trainer.metrics import K, ranking_metrics, sanity_checks
 from vitrina_trainer.recommender import RecommenderConfig, TwoStageRecommender
 from vitrina_trainer.report import HtmlReport, new_figure
@@ -29,16 +28,6 @@ log = logging.getLogger(__name__)
 
 TWO_STAGE = "two-stage"
 EXCLUDE_DEPTH = 200
-
-
-def _decode(data: Interactions, frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            Columns.USER: data.users.to_numpy()[frame[Columns.USER].to_numpy()],
-            Columns.ITEM: data.items.to_numpy()[frame[Columns.ITEM].to_numpy()],
-            Columns.RANK: frame[Columns.RANK].to_numpy(),
-        }
-    )
 
 
 def _without_seen(reco: pd.DataFrame, seen: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -85,9 +74,9 @@ def evaluate(
     started = time.perf_counter()
     model = TwoStageRecommender(config).fit(split.train, items)
     timings["two_stage_fit_s"] = time.perf_counter() - started
-    data = model.data
+    diagnostics = model.diagnostics()
+    data = diagnostics.data
     catalog = pd.Index(data.items)
-    codes = data.users.get_indexer(users)
 
     lists: dict[str, pd.DataFrame] = {}
     started = time.perf_counter()
@@ -97,9 +86,15 @@ def evaluate(
     started = time.perf_counter()
     baseline = ClusterBaseline(seed=config.seed).fit(data)
     timings["baseline_fit_s"] = time.perf_counter() - started
-    stage_one = {f"source:{name}": source for name, source in model.sources.items()}
-    for name, source in {"baseline": baseline, **stage_one}.items():
-        deep = _decode(data, source.candidates(codes, k + EXCLUDE_DEPTH))
+    codes = data.users.get_indexer(users)
+    deep_lists = {
+        "baseline": data.decode(baseline.candidates(codes[codes >= 0], k + EXCLUDE_DEPTH)),
+        **{
+            f"source:{name}": deep
+            for name, deep in model.stage_one(list(users), k + EXCLUDE_DEPTH).items()
+        },
+    }
+    for name, deep in deep_lists.items():
         lists[name] = deep[deep[Columns.RANK] <= k]
         excluded[name] = _without_seen(deep, seen, k)
 
@@ -125,14 +120,14 @@ def evaluate(
         "metrics": rows,
         "feature_importance": model.feature_importance().round(6).to_dict(),
         "overfitting": {
-            "ranker_learn_ndcg@10": model.ranker.scores["learn_ndcg"],
-            "ranker_holdout_ndcg@10": model.ranker.scores["holdout_ndcg"],
+            "ranker_learn_ndcg@10": diagnostics.ranker["learn_ndcg"],
+            "ranker_holdout_ndcg@10": diagnostics.ranker["holdout_ndcg"],
             "global_validation_ndcg@10": next(
                 r[ndcg] for r in rows if r["model"] == TWO_STAGE and r["bought"] == "allowed"
             ),
-            "ranker_trees": model.ranker.scores["trees"],
-            "ranker_customers": model.ranker.scores["customers"],
-            "ranker_rows": model.ranker.scores["rows"],
+            "ranker_trees": diagnostics.ranker["trees"],
+            "ranker_customers": diagnostics.ranker["customers"],
+            "ranker_rows": diagnostics.ranker["rows"],
         },
         "sanity": sanity_checks(reco, users, catalog, k),
         "timings": {name: round(value, 2) for name, value in timings.items()},

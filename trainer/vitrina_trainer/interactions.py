@@ -28,6 +28,11 @@ def to_day(moment: pd.Timestamp) -> float:
     return (pd.Timestamp(moment).tz_convert("UTC") - EPOCH).total_seconds() / SECONDS_PER_DAY
 
 
+def from_day(day: float) -> pd.Timestamp:
+    """Days since the epoch back to a moment (to the microsecond), for messages."""
+    return pd.Timestamp(round(day * SECONDS_PER_DAY * 1e6), unit="us", tz="UTC")
+
+
 def to_days(times: pd.Series) -> np.ndarray:
     """Event times as days since the epoch (float64)."""
     moments = pd.to_datetime(times, utc=True)
@@ -181,6 +186,16 @@ class Interactions:
 
     def active_users(self) -> np.ndarray:
         return np.unique(self.user)
+
+    def decode(self, ranking: pd.DataFrame) -> pd.DataFrame:
+        """A ranking on codes (user, item, rank) with the ids put back."""
+        return pd.DataFrame(
+            {
+                Columns.USER: self.users.to_numpy()[ranking[Columns.USER].to_numpy()],
+                Columns.ITEM: self.items.to_numpy()[ranking[Columns.ITEM].to_numpy()],
+                Columns.RANK: ranking[Columns.RANK].to_numpy(),
+            }
+        )
 
 
 def rank_within_groups(groups: np.ndarray) -> np.ndarray:

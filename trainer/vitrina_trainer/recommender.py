@@ -9,6 +9,7 @@ topped up from popular products.
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Self
 
 import numpy as np
@@ -31,47 +32,78 @@ from vitrina_trainer.interactions import (
     DEFAULT_EVENT_WEIGHTS,
     Interactions,
     rank_within_groups,
-    to_day,
 )
 from vitrina_trainer.ranker import Ranker
-from vitrina_trainer.splits import LOCAL_TRAIN_SHARE, cut_time
+from vitrina_trainer.splits import LOCAL_TRAIN_SHARE, local_split
 from vitrina_trainer.stages import progress
 
 log = logging.getLogger("vitrina_trainer")
 RECOMMEND_CHUNK = 10_000
 
 
+class HistoryConfig(BaseModel):
+    """The customer's own products; the half-life also decays the ranker's pair features."""
+
+    half_life_days: float = Field(120.0, gt=0)
+    candidates: int = Field(50, ge=1)
+
+
+class CoVisitConfig(BaseModel):
+    neighbours: int = Field(50, ge=1)
+    profile_items: int = Field(30, ge=1)
+    candidates: int = Field(40, ge=1)
+
+
+class PopularConfig(BaseModel):
+    half_life_days: float = Field(14.0, gt=0)
+    candidates: int = Field(30, ge=1)
+
+
+class ALSConfig(BaseModel):
+    factors: int = Field(64, ge=1)
+    iterations: int = Field(15, ge=1)
+    regularization: float = Field(0.1, ge=0)
+    alpha: float = Field(1.0, gt=0)
+    max_items: int = Field(50, ge=1)
+    candidates: int = Field(40, ge=1)
+
+
+class LightFMConfig(BaseModel):
+    factors: int = Field(64, ge=1)
+    epochs: int = Field(10, ge=1)
+    max_items: int = Field(50, ge=1)
+    candidates: int = Field(40, ge=1)
+
+
+class RankerConfig(BaseModel):
+    trees: int = Field(300, ge=1)
+    learning_rate: float = Field(0.1, gt=0)
+    leaves: int = Field(15, ge=2)
+    max_customers: int = Field(15_000, ge=10)
+    negatives: int = Field(40, ge=1)
+
+
 class RecommenderConfig(BaseModel):
-    """Every knob of the model; logged with each run and enough to rebuild it."""
+    """Every knob of the model, one section per part; logged with each run, enough to rebuild it.
+
+    `threads` and `seed` are given to every part.
+    """
 
     event_weights: dict[str, float] = DEFAULT_EVENT_WEIGHTS
     sources: tuple[str, ...] = ("history", "cooc", "als", "lightfm", "popular")
-    candidates_per_source: dict[str, int] = {
-        "history": 50,
-        "cooc": 40,
-        "als": 40,
-        "lightfm": 40,
-        "popular": 30,
-    }
-    history_half_life_days: float = Field(120.0, gt=0)
-    cooc_neighbours: int = Field(50, ge=1)
-    cooc_profile_items: int = Field(30, ge=1)
-    popular_half_life_days: float = Field(14.0, gt=0)
-    als_factors: int = Field(64, ge=1)
-    als_iterations: int = Field(15, ge=1)
-    als_regularization: float = Field(0.1, ge=0)
-    als_alpha: float = Field(1.0, gt=0)
-    lightfm_factors: int = Field(64, ge=1)
-    lightfm_epochs: int = Field(10, ge=1)
-    factor_model_max_items: int = Field(50, ge=1)
-    ranker_trees: int = Field(300, ge=1)
-    ranker_learning_rate: float = Field(0.1, gt=0)
-    ranker_leaves: int = Field(15, ge=2)
-    ranker_max_customers: int = Field(15_000, ge=10)
-    ranker_negatives: int = Field(40, ge=1)
+    history: HistoryConfig = HistoryConfig()
+    cooc: CoVisitConfig = CoVisitConfig()
+    als: ALSConfig = ALSConfig()
+    lightfm: LightFMConfig = LightFMConfig()
+    popular: PopularConfig = PopularConfig()
+    ranker: RankerConfig = RankerConfig()
     local_train_share: float = Field(LOCAL_TRAIN_SHARE, gt=0, lt=1)
     threads: int = Field(2, ge=1)
     seed: int = 42
+
+    def candidates(self, source: str) -> int:
+        """How many candidates `source` proposes per customer."""
+        return getattr(self, source).candidates
 
 
 class NotFittedError(TrainerError):
@@ -86,24 +118,26 @@ def _log_step(step: str, started: float, **numbers: object) -> None:
 def make_sources(c: RecommenderConfig) -> dict[str, CandidateSource]:
     """Stage one as configured; popular and co-occurrence always exist (fallback, similar items)."""
     makers = {
-        "history": lambda: HistorySource(c.history_half_life_days),
-        "cooc": lambda: CoVisitSource(c.cooc_neighbours, c.cooc_profile_items, threads=c.threads),
-        "popular": lambda: PopularSource(c.popular_half_life_days),
-        "als": lambda: ALSSource(
-            c.als_factors,
-            c.als_iterations,
-            c.als_regularization,
-            c.als_alpha,
-            c.threads,
-            c.seed,
-            c.factor_model_max_items,
+        "history": lambda: HistorySource(half_life_days=c.history.half_life_days),
+        "cooc": lambda: CoVisitSource(
+            neighbours=c.cooc.neighbours, profile_items=c.cooc.profile_items, threads=c.threads
         ),
-        "lightfm": lambda: LightFMSource(
-            c.lightfm_factors,
-            c.lightfm_epochs,
+        "popular": lambda: PopularSource(half_life_days=c.popular.half_life_days),
+        "als": lambda: ALSSource(
+            factors=c.als.factors,
+            iterations=c.als.iterations,
+            regularization=c.als.regularization,
+            alpha=c.als.alpha,
             threads=c.threads,
             seed=c.seed,
-            max_items=c.factor_model_max_items,
+            max_items=c.als.max_items,
+        ),
+        "lightfm": lambda: LightFMSource(
+            factors=c.lightfm.factors,
+            epochs=c.lightfm.epochs,
+            threads=c.threads,
+            seed=c.seed,
+            max_items=c.lightfm.max_items,
         ),
     }
     unknown = set(c.sources) - set(makers)
@@ -115,13 +149,22 @@ def make_sources(c: RecommenderConfig) -> dict[str, CandidateSource]:
     return {name: makers[name]() for name in names}
 
 
+@dataclass(frozen=True)
+class Diagnostics:
+    """What the evaluation reports beyond the lists: the encoded events stage one was refitted on,
+    and the ranker's own numbers (NDCG@10 of learned and held-out customers, trees, rows)."""
+
+    data: Interactions
+    ranker: dict[str, float]
+
+
 class TwoStageRecommender:
     def __init__(self, config: RecommenderConfig | None = None):
         self.config = config or RecommenderConfig()
-        self.data: Interactions | None = None
-        self.sources: dict[str, CandidateSource] = {}
-        self.features = FeatureBuilder(self.config.history_half_life_days)
-        self.ranker: Ranker | None = None
+        self._data: Interactions | None = None
+        self._sources: dict[str, CandidateSource] = {}
+        self.features = FeatureBuilder(self.config.history.half_life_days)
+        self._ranker: Ranker | None = None
         self.item_categories: np.ndarray | None = None
         self._n_items = 0
 
@@ -138,19 +181,19 @@ class TwoStageRecommender:
         data = Interactions.from_events(events, self.config.event_weights, catalog)
         self._n_items = data.n_items
         self.item_categories = self._categories(data, items)
-        cut_day = to_day(cut_time(events, self.config.local_train_share))
-        local_train, local_validation = data.before(cut_day), data.since(cut_day)
+        local = local_split(data, self.config.local_train_share)
+        local_train, local_validation = local.train, local.validation
         _log_step("encoded and cut", started, events=len(data), users=data.n_users)
 
         sources = self._fit_stage_one(local_train)
-        features = FeatureBuilder(self.config.history_half_life_days).fit(
+        features = FeatureBuilder(self.config.history.half_life_days).fit(
             local_train, self.item_categories
         )
         _log_step("stage one on local train", started)
         users = np.intersect1d(local_train.active_users(), local_validation.active_users())
-        if len(users) > self.config.ranker_max_customers:
+        if len(users) > self.config.ranker.max_customers:
             rng = np.random.default_rng(self.config.seed)
-            users = np.sort(rng.choice(users, self.config.ranker_max_customers, replace=False))
+            users = np.sort(rng.choice(users, self.config.ranker.max_customers, replace=False))
         candidates = self._candidates(sources, users)
         bought = np.unique(
             local_validation.user.astype(np.int64) * data.n_items + local_validation.item
@@ -160,20 +203,20 @@ class TwoStageRecommender:
         table = self._features(features, candidates)
         del sources, features
         _log_step("ranker's candidates and features", started, rows=len(table))
-        self.ranker = Ranker(
-            n_estimators=self.config.ranker_trees,
-            learning_rate=self.config.ranker_learning_rate,
-            num_leaves=self.config.ranker_leaves,
-            negatives=self.config.ranker_negatives,
+        self._ranker = Ranker(
+            n_estimators=self.config.ranker.trees,
+            learning_rate=self.config.ranker.learning_rate,
+            num_leaves=self.config.ranker.leaves,
+            negatives=self.config.ranker.negatives,
             threads=self.config.threads,
             seed=self.config.seed,
         ).fit(table, labels, candidates[Columns.USER].to_numpy())
         del table, candidates
-        _log_step("ranker", started, **self.ranker.scores)
+        _log_step("ranker", started, **self._ranker.scores)
 
-        self.data = data
-        self.sources = self._fit_stage_one(data)
-        self.features = FeatureBuilder(self.config.history_half_life_days).fit(
+        self._data = data
+        self._sources = self._fit_stage_one(data)
+        self.features = FeatureBuilder(self.config.history.half_life_days).fit(
             data, self.item_categories
         )
         _log_step("stage one on all events", started)
@@ -193,7 +236,7 @@ class TwoStageRecommender:
         column per source (NaN where the source did not propose the item)."""
         n_items = self._n_items
         frames = {
-            name: sources[name].candidates(users, self.config.candidates_per_source.get(name, 30))
+            name: sources[name].candidates(users, self.config.candidates(name))
             for name in self.config.sources
         }
         keys = {
@@ -222,9 +265,9 @@ class TwoStageRecommender:
         )
 
     def _require_fitted(self) -> Interactions:
-        if self.data is None or self.ranker is None:
+        if self._data is None or self._ranker is None:
             raise NotFittedError("the recommender is not fitted: call fit first")
-        return self.data
+        return self._data
 
     def recommend(
         self, users: Sequence[str], k: int, exclude_seen: bool = False, chunk: int = RECOMMEND_CHUNK
@@ -276,8 +319,8 @@ class TwoStageRecommender:
         ranked = None
         seen_keys = np.array([], np.int64)
         if len(known):
-            ranked = self._candidates(self.sources, known)
-            ranked[Columns.SCORE] = self.ranker.predict(self._features(self.features, ranked))
+            ranked = self._candidates(self._sources, known)
+            ranked[Columns.SCORE] = self._ranker.predict(self._features(self.features, ranked))
             if seen is not None:
                 rows = seen[known].tocoo()
                 seen_keys = known[rows.row].astype(np.int64) * data.n_items + rows.col
@@ -312,7 +355,7 @@ class TwoStageRecommender:
         np.add.at(have, user, 1)
         short = users[have[users] < k]
         if len(short):
-            popular, _ = self.sources["popular"].top(2 * k + (200 if len(seen) else 0))
+            popular, _ = self._sources["popular"].top(2 * k + (200 if len(seen) else 0))
             fill_user = np.repeat(short, len(popular))
             fill_item = np.tile(popular.astype(np.int64), len(short))
             taken = np.concatenate([user * n_items + item, seen])
@@ -334,7 +377,7 @@ class TwoStageRecommender:
     def similar_items(self, k: int) -> pd.DataFrame:
         """Each product's (target item's) k nearest products by co-occurrence in histories."""
         data = self._require_fitted()
-        similar = self.sources["cooc"].similar_items(k)
+        similar = self._sources["cooc"].similar_items(k)
         return pd.DataFrame(
             {
                 Columns.TARGET_ITEM: data.items.to_numpy()[similar[Columns.TARGET_ITEM].to_numpy()],
@@ -347,7 +390,7 @@ class TwoStageRecommender:
     def popular(self, k: int) -> pd.DataFrame:
         """The fallback list: the k most popular products lately."""
         data = self._require_fitted()
-        items, scores = self.sources["popular"].top(k)
+        items, scores = self._sources["popular"].top(k)
         return pd.DataFrame(
             {
                 Columns.ITEM: data.items.to_numpy()[items],
@@ -356,7 +399,21 @@ class TwoStageRecommender:
             }
         )
 
+    def stage_one(self, users: Sequence[str], n: int) -> dict[str, pd.DataFrame]:
+        """Each candidate source's own top n per known customer (user, item, score, rank): the
+        lists the ranker reorders, to be scored alone."""
+        data = self._require_fitted()
+        codes = data.users.get_indexer(pd.Index(users).astype(str))
+        codes = codes[codes >= 0]
+        return {
+            name: data.decode(source.candidates(codes, n)) for name, source in self._sources.items()
+        }
+
+    def diagnostics(self) -> Diagnostics:
+        data = self._require_fitted()
+        return Diagnostics(data=data, ranker=dict(self._ranker.scores))
+
     def feature_importance(self) -> pd.Series:
         """The ranker's gain per feature (shares summing to 1), largest first."""
         self._require_fitted()
-        return self.ranker.feature_importance()
+        return self._ranker.feature_importance()

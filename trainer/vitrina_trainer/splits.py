@@ -1,7 +1,9 @@
 """Time splits of the design doc: global 90 / 10, and local 80 / 20 inside global train.
 
 A split cuts at a quantile of event time: everything strictly before the cut is train, the rest
-validation, so no training set ever holds an event from its validation period.
+validation, so no training set ever holds an event from its validation period. The global split
+cuts the event frame (the evaluation scores frames); the local one cuts `Interactions`, already
+encoded, inside the recommender's fit.
 """
 
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ import pandas as pd
 
 from vitrina_shared.schema import Columns
 from vitrina_trainer.errors import TrainerError
-from vitrina_trainer.interactions import SECONDS_PER_DAY, text_codes, to_days
+from vitrina_trainer.interactions import Interactions, from_day, text_codes, to_day, to_days
 
 GLOBAL_TRAIN_SHARE = 0.9
 LOCAL_TRAIN_SHARE = 0.8
@@ -42,35 +44,42 @@ def with_user_id(events: pd.DataFrame) -> pd.DataFrame:
     return events if (codes >= 0).all() else events[codes >= 0]
 
 
-def cut_time(events: pd.DataFrame, train_share: float, min_users: int = MIN_USERS) -> pd.Timestamp:
-    """The `train_share` quantile of event time, after checking the data can be cut there."""
-    if not 0 < train_share < 1:
-        raise SplitError(f"train share must be between 0 and 1, got {train_share}")
-    codes, _ = text_codes(events[Columns.USER])
-    identified = codes >= 0
-    if not identified.any():
-        raise SplitError("no events with a customer id: nothing to split")
-    times = pd.Series(to_days(events[Columns.DATETIME])[identified])
-    codes = codes[identified]
-    if np.floor(times).nunique() < 2:
-        day = pd.Timestamp(times.min() * SECONDS_PER_DAY, unit="s", tz="UTC")
+def _check_cut(days: np.ndarray, users: np.ndarray, cut_day: float, min_users: int) -> None:
+    """Refuse a cut that leaves nothing to learn or to validate on (identified events only)."""
+    if np.unique(np.floor(days)).size < 2:
         raise SplitError(
-            f"all {len(times):,} events fall on one day ({day:%Y-%m-%d}): "
+            f"all {len(days):,} events fall on one day ({from_day(days.min()):%Y-%m-%d}): "
             "a split by time needs at least two days of data"
         )
-    users = len(np.unique(codes))
-    if users < min_users:
-        raise SplitError(f"only {users} customer(s) in the data: need at least {min_users}")
-    moments = pd.to_datetime(events[Columns.DATETIME], utc=True)[identified]
-    cut = moments.quantile(train_share)
-    before = (moments < cut).to_numpy()
+    count = len(np.unique(users))
+    if count < min_users:
+        raise SplitError(f"only {count} customer(s) in the data: need at least {min_users}")
+    before = days < cut_day
+    cut = from_day(cut_day)
     if not before.any() or before.all():
         raise SplitError(f"cutting at {cut} leaves one side empty: too few distinct event times")
-    if len(np.intersect1d(codes[before], codes[~before])) == 0:
+    if len(np.intersect1d(users[before], users[~before])) == 0:
         raise SplitError(
             f"no customer has events both before and after {cut:%Y-%m-%d %H:%M}: "
             "nothing to validate on"
         )
+
+
+def _check_share(train_share: float) -> None:
+    if not 0 < train_share < 1:
+        raise SplitError(f"train share must be between 0 and 1, got {train_share}")
+
+
+def cut_time(events: pd.DataFrame, train_share: float, min_users: int = MIN_USERS) -> pd.Timestamp:
+    """The `train_share` quantile of event time, after checking the data can be cut there."""
+    _check_share(train_share)
+    codes, _ = text_codes(events[Columns.USER])
+    identified = codes >= 0
+    if not identified.any():
+        raise SplitError("no events with a customer id: nothing to split")
+    moments = pd.to_datetime(events[Columns.DATETIME], utc=True)[identified]
+    cut = moments.quantile(train_share)
+    _check_cut(to_days(moments), codes[identified], to_day(cut), min_users)
     return cut
 
 
@@ -88,6 +97,24 @@ def global_split(events: pd.DataFrame) -> TimeSplit:
     return split_by_time(events, GLOBAL_TRAIN_SHARE)
 
 
-def local_split(global_train: pd.DataFrame) -> TimeSplit:
-    """Local train / local validation inside global train: the ranker learns across this cut."""
-    return split_by_time(global_train, LOCAL_TRAIN_SHARE)
+@dataclass(frozen=True)
+class InteractionsSplit:
+    """Encoded events cut in time; both sides keep the codes of the whole."""
+
+    train: Interactions
+    validation: Interactions
+    cut_day: float
+
+
+def local_split(
+    global_train: Interactions, train_share: float = LOCAL_TRAIN_SHARE, min_users: int = MIN_USERS
+) -> InteractionsSplit:
+    """Local train / local validation inside global train: the ranker learns across this cut.
+
+    Cut on the encoded events the model learns from, at the same quantile of time as
+    `split_by_time`; the train side's `now` is the cut.
+    """
+    _check_share(train_share)
+    cut_day = float(np.quantile(global_train.day, train_share))
+    _check_cut(global_train.day, global_train.user, cut_day, min_users)
+    return InteractionsSplit(global_train.before(cut_day), global_train.since(cut_day), cut_day)
