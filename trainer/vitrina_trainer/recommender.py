@@ -41,38 +41,42 @@ log = logging.getLogger("vitrina_trainer")
 RECOMMEND_CHUNK = 10_000
 
 
-class HistoryConfig(BaseModel):
+class SourceConfig(BaseModel):
+    candidates: int = Field(40, ge=1, description="Candidates proposed per customer.")
+
+
+class HistoryConfig(SourceConfig):
     """The customer's own products; the half-life also decays the ranker's pair features."""
 
     half_life_days: float = Field(120.0, gt=0)
     candidates: int = Field(50, ge=1)
 
 
-class CoVisitConfig(BaseModel):
+class CoVisitConfig(SourceConfig):
     neighbours: int = Field(50, ge=1)
     profile_items: int = Field(30, ge=1)
-    candidates: int = Field(40, ge=1)
 
 
-class PopularConfig(BaseModel):
+class PopularConfig(SourceConfig):
     half_life_days: float = Field(14.0, gt=0)
     candidates: int = Field(30, ge=1)
 
 
-class ALSConfig(BaseModel):
+class FactorModelConfig(SourceConfig):
+    """A RecTools factor model on each customer's `max_items` most recent products."""
+
     factors: int = Field(64, ge=1)
+    max_items: int = Field(50, ge=1)
+
+
+class ALSConfig(FactorModelConfig):
     iterations: int = Field(15, ge=1)
     regularization: float = Field(0.1, ge=0)
     alpha: float = Field(1.0, gt=0)
-    max_items: int = Field(50, ge=1)
-    candidates: int = Field(40, ge=1)
 
 
-class LightFMConfig(BaseModel):
-    factors: int = Field(64, ge=1)
+class LightFMConfig(FactorModelConfig):
     epochs: int = Field(10, ge=1)
-    max_items: int = Field(50, ge=1)
-    candidates: int = Field(40, ge=1)
 
 
 class RankerConfig(BaseModel):
@@ -103,7 +107,8 @@ class RecommenderConfig(BaseModel):
 
     def candidates(self, source: str) -> int:
         """How many candidates `source` proposes per customer."""
-        return getattr(self, source).candidates
+        part: SourceConfig = getattr(self, source)
+        return part.candidates
 
 
 class NotFittedError(TrainerError):
