@@ -1,4 +1,4 @@
-"""Publishing model versions to Redis: write a version aside, then switch to it in one step.
+"""The registry of model versions in Redis: write a version aside, then switch to it in one step.
 
 A run that fails or is killed before `activate` leaves the active version untouched; what it wrote
 stays registered in the `building` set until `prune` removes it.

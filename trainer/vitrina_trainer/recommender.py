@@ -405,8 +405,8 @@ class TwoStageRecommender:
         )
 
     def stage_one(self, users: Sequence[str], n: int) -> dict[str, pd.DataFrame]:
-        """Each candidate source's own top n per known customer (user, item, score, rank): the
-        lists the ranker reorders, to be scored alone."""
+        """Each candidate source's own top n per known customer (user, item, rank): the lists
+        the ranker reorders, to be scored alone."""
         data = self._require_fitted()
         codes = data.users.get_indexer(pd.Index(users).astype(str))
         codes = codes[codes >= 0]
