@@ -3,7 +3,7 @@
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "dev", "development", "secret"})
@@ -41,4 +41,14 @@ def require_real_secret(settings: VitrinaSettings, name: str, value: str | None)
         raise ValueError(f"{name} must be set to a real secret when VITRINA_ENV=production")
 
 
-__all__ = ["Environment", "VitrinaSettings", "require_real_secret"]
+def settings_problem(exc: ValidationError) -> str:
+    """A settings error as one log line, `NAME: what is wrong; …`, no pydantic boilerplate."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(map(str, error["loc"]))
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+__all__ = ["Environment", "VitrinaSettings", "require_real_secret", "settings_problem"]
