@@ -120,14 +120,16 @@ def stack(engine, tmp_path_factory) -> Iterator[Stack]:
         stack.compose("up", "--build", "-d", timeout=1800)
         print(f"\nbuild and up: {time.monotonic() - started:.0f} s")
         yield stack
-    finally:
+    finally:  # nothing of the test stays: containers, network, volumes, the images it built
         subprocess.run(
-            [KIT / "compose", "--env-file", env_file, "down", "-v", "--remove-orphans"],
+            [KIT / "compose", "--env-file", env_file, "down", "-v", "--rmi", "local"],
             cwd=REPO,
             env=env,
             capture_output=True,
             timeout=600,
         )
+        trainer_image = f"{env['COMPOSE_PROJECT_NAME']}-trainer:local"  # named: not "local"
+        subprocess.run(["podman", "rmi", trainer_image], capture_output=True, timeout=300)
 
 
 def customers(stack: Stack) -> list[str]:

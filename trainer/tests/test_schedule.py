@@ -114,6 +114,20 @@ def test_a_failed_first_run_is_retried_with_backoff_until_it_succeeds(redis_url,
     assert states == ["training"] * 5
 
 
+def test_redis_down_at_start_is_a_failed_run_retried_soon(tmp_path):
+    settings = TrainerSettings(REDIS_URL="redis://127.0.0.1:1/0", DATA_DIR=tmp_path)
+    start = datetime(2023, 8, 1, 22, 0, tzinfo=UTC)
+    clock = FakeClock(start)
+    attempts: list[datetime] = []
+
+    def train():
+        attempts.append(clock.now())
+        raise TrainerError("Redis at redis://127.0.0.1:1/0 does not answer")
+
+    run_schedule(settings, train, now=clock.now, sleep=clock.sleep, runs=1)
+    assert attempts == [start, start + timedelta(minutes=1)]
+
+
 def test_retry_delay_doubles_up_to_an_hour():
     assert [retry_delay(60, n) for n in (1, 2, 3, 7, 20)] == [60, 120, 240, 3600, 3600]
 

@@ -93,7 +93,12 @@ def run_schedule(
         ScheduleState(state, now().isoformat(), when, error).save(path)
 
     failures, error, done = 0, None, 0
-    due = next_run_at(now(), settings.train_at) if model_published(settings) else None
+    try:
+        published = model_published(settings)
+    except EXPECTED_ERRORS as exc:  # Redis not up yet: the run fails too, and is retried soon
+        log.error("cannot tell whether a model is published: %s", exc)
+        published = False
+    due = next_run_at(now(), settings.train_at) if published else None
     if due is None:
         log.info("no model published yet: training now")
     else:
