@@ -176,6 +176,24 @@ def test_reco_service_docs_load(stack):
     assert httpx.get(f"{stack.reco_url}/model", timeout=10).status_code == 401  # token required
 
 
+@pytest.mark.parametrize(
+    ("service", "absent"),
+    [
+        ("reco-service", ["pip", "setuptools", "pandas", "numpy", "pyarrow", "lightgbm"]),
+        ("shop-service", ["pip", "setuptools", "lightgbm", "rectools"]),
+        ("trainer", ["pip", "setuptools"]),
+    ],
+)
+def test_the_running_images_carry_only_what_they_use(stack, service, absent):
+    helpers = ["vitrina_shared.redis_server", "vitrina_shared.processes"]
+    code = (
+        "import importlib.util as u, sys; "
+        f"print(' '.join(m for m in {absent + helpers!r} if u.find_spec(m)))"
+    )
+    args = ["exec", "-T", service, "python", "-c", code]
+    assert stack.compose(*args).stdout.split() == []
+
+
 def test_a_manual_run_is_served_without_a_restart_and_rolled_back(stack):
     first = stack.active_version()
     out = stack.compose_run("trainer", "run").stdout

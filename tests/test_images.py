@@ -113,15 +113,17 @@ def test_test_helpers_stay_out_of_the_images():
 def test_dependencies_are_installed_before_the_code_is_copied(dockerfile):
     """A code change must not reinstall (or recompile) the dependencies."""
     lines = (REPO / dockerfile / "Dockerfile").read_text().splitlines()
-    stages = [i for i, line in enumerate(lines) if line.startswith("FROM ")]
-    build = lines[stages[0] : stages[1]]
-    lock_copy = build.index(
+    lock_copy = lines.index(
         f"COPY {dockerfile}/requirements.lock /src/{dockerfile}/requirements.lock"
     )
-    lock_install = next(i for i, line in enumerate(build) if "pip install -r" in line)
-    code_copy = build.index("COPY shared /src/shared")
+    lock_install = next(i for i, line in enumerate(lines) if "pip install -r" in line)
+    code_copy = lines.index("COPY shared /src/shared")
     assert lock_copy < lock_install < code_copy
-    assert "--mount=type=cache,target=/root/.cache/pip" in build[lock_install - 1]
+    assert "--mount=type=cache,target=/root/.cache/pip" in lines[lock_install - 1]
+    # the runtime stage takes the dependencies and the code from different stages
+    assert "COPY --from=venv /opt/venv /opt/venv" in lines
+    assert "COPY --from=code /opt/app /opt/app" in lines
+    assert lines.index("FROM deps AS code") < code_copy
 
 
 def test_the_trainer_image_is_not_tied_to_the_build_cpu():
