@@ -85,7 +85,7 @@ def run_schedule(
     runs: int | None = None,
 ) -> None:
     """Train now if nothing is published, then daily, retrying failures; `runs` bounds the
-    runs after the first (tests)."""
+    runs that were waited for (tests)."""
     path = settings.schedule_state_path
 
     def record(state: str, due: datetime | None = None, error: str | None = None) -> None:
@@ -108,10 +108,9 @@ def run_schedule(
             if runs is not None and done >= runs:
                 return
             log.info("next training run at %s", due.isoformat())
+            # wake hourly: a changed clock or a suspended host catches up
             while (left := (due - now()).total_seconds()) > 0:
-                sleep(
-                    min(left, 3600)
-                )  # wake hourly: a changed clock or a suspended host catches up
+                sleep(min(left, 3600))
             done += 1
         record("training", error=error)
         error = train_safely(train)
@@ -123,14 +122,14 @@ def run_schedule(
 
 
 def health(active_version: str | None, state: ScheduleState | None) -> tuple[bool, str]:
-    """Healthy when a model is served, or while the first run is still under way."""
+    """Healthy when a model is served, or, before the first model, while a run is under way."""
     failed = state is not None and state.state == "failed"
     retry = f"{state.last_error}; next attempt at {state.next_run_at}" if failed else ""
     if active_version is not None:
         note = f"; the last run failed: {retry}" if failed else ""
         return True, f"serving version {active_version}{note}"
     if state is not None and state.state == "training":
-        return True, f"no model yet: the first training run is under way since {state.since}"
+        return True, f"no model yet: a training run is under way since {state.since}"
     if failed:
         return False, f"no model served: the last run failed: {retry}"
     return False, "no model served and no training run under way"
