@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYPROJECTS := shared/pyproject.toml trainer/pyproject.toml reco-service/pyproject.toml shop-service/pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test test-fast bench bench-data bench-trainer bench-reco bench-shop demo up down train clean
+.PHONY: help install lock lint format test test-fast bench bench-data bench-trainer bench-reco bench-shop demo up down train clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -22,6 +22,11 @@ install: $(STAMP) ## create .venv and install every package (editable) with the 
 
 DOCKERFILES := trainer/Dockerfile reco-service/Dockerfile shop-service/Dockerfile
 ENV_FILE ?= deploy/.env
+# The compose command: `make up COMPOSE=docker-compose` (v1) or any wrapper with its arguments.
+COMPOSE ?= docker compose
+
+lock: $(STAMP) ## re-resolve each image's dependencies into <package>/requirements.lock
+	$(PY) deploy/lock.py
 
 lint: $(STAMP) ## ruff, hadolint on every Dockerfile, the compose file against the compose spec
 	$(BIN)/ruff check .
@@ -57,18 +62,19 @@ demo: $(STAMP) ## the whole shop on this machine: data, training, Redis, reco-se
 	$(PY) deploy/stack.py $(if $(DATA),--data $(DATA)) $(if $(ITEMS),--items $(ITEMS)) $(if $(RETRAIN),--retrain)
 
 $(ENV_FILE):
-	cp deploy/.env.example $@
-	@echo "wrote $@ from deploy/.env.example: set its secrets before exposing the stack"
+	python3 deploy/new_env.py deploy/.env.example $@
 
-up: $(ENV_FILE) ## the whole stack under Docker Compose
-	docker compose --env-file $(ENV_FILE) up --build -d
-	@echo "shop: http://localhost:$${SHOP_PORT:-8080}   reco-service docs: http://localhost:$${RECO_PORT:-8000}/docs"
+up: $(ENV_FILE) ## the whole stack under Docker Compose (COMPOSE=…; SHOP_PORT/RECO_PORT override the file's)
+	$(COMPOSE) --env-file $(ENV_FILE) up --build -d
+	@echo "shop: http://$$($(COMPOSE) --env-file $(ENV_FILE) port shop-service 8080)"
+	@echo "reco-service docs: http://$$($(COMPOSE) --env-file $(ENV_FILE) port reco-service 8000)/docs"
+	@echo "secrets in $(ENV_FILE); the first model is published a few minutes after start"
 
 down: ## stop the compose stack (volumes stay)
-	docker compose --env-file $(ENV_FILE) down
+	$(COMPOSE) --env-file $(ENV_FILE) down
 
 train: $(ENV_FILE) ## trigger a training run in the compose stack now
-	docker compose --env-file $(ENV_FILE) run --rm trainer run
+	$(COMPOSE) --env-file $(ENV_FILE) run --rm trainer run
 
 clean: ## remove the virtualenv and caches (data/ stays)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -22,7 +22,14 @@ PACKAGES = {
     "reco-service/Dockerfile": ("reco-service", RecoSettings),
     "shop-service/Dockerfile": ("shop-service", ShopSettings),
 }
-BUILT = {name: spec for name, spec in SERVICES.items() if "build" in spec}
+BUILDERS = {name: spec for name, spec in SERVICES.items() if "build" in spec}
+# The services that run an image of ours: built by them, or by another service naming the image.
+BUILT = {
+    name: {**spec, "build": BUILDERS[builder]["build"]}
+    for name, spec in SERVICES.items()
+    for builder in BUILDERS
+    if name == builder or ("image" in spec and spec["image"] == BUILDERS[builder].get("image"))
+}
 
 
 def settings_aliases(settings: type) -> set[str]:
@@ -46,6 +53,40 @@ def test_every_built_service_uses_a_known_dockerfile():
     for spec in BUILT.values():
         assert spec["build"]["context"] == "."
         assert spec["build"]["dockerfile"] in PACKAGES
+
+
+def test_data_and_trainer_share_one_image_built_once():
+    assert set(BUILDERS) == {"data", "reco-service", "shop-service"}
+    assert SERVICES["data"]["image"] == SERVICES["trainer"]["image"]
+    assert "build" not in SERVICES["trainer"]
+    # compose builds before it starts anything in dependency order: the builder comes first
+    assert "data" in SERVICES["trainer"]["depends_on"]
+
+
+def test_the_one_shot_data_service_has_no_healthcheck():
+    assert SERVICES["data"]["healthcheck"] == {"disable": True}
+    assert "restart" not in SERVICES["data"]
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_every_service_has_a_memory_limit_and_rotated_logs(service):
+    spec = SERVICES[service]
+    assert spec["mem_limit"]
+    assert spec["logging"]["driver"] == "json-file"
+    assert spec["logging"]["options"]["max-size"] and spec["logging"]["options"]["max-file"]
+
+
+def test_postgres_is_checked_over_tcp():
+    """A socket-only check passes while the entrypoint's temporary server (no TCP) runs."""
+    assert "pg_isready -h 127.0.0.1" in SERVICES["postgres"]["healthcheck"]["test"][1]
+
+
+def test_the_trainer_image_checks_that_a_model_is_served():
+    from vitrina_trainer.cli import build_parser
+
+    text = (REPO / "trainer" / "Dockerfile").read_text()
+    assert '  CMD ["vitrina-trainer", "health"]' in text  # the HEALTHCHECK's second line
+    build_parser().parse_args(["health"])
 
 
 @pytest.mark.parametrize("service", sorted(BUILT))

@@ -18,7 +18,6 @@ single key ``{prefix}:active`` names the version being served. Switching version
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import orjson
 
 POPULAR = "popular"
@@ -79,7 +78,10 @@ def encode_ranking(
 ) -> bytes:
     if len(items) != len(scores):
         raise ValueError(f"{len(items)} items but {len(scores)} scores")
-    # Rounded and serialised by numpy/orjson in C: the trainer encodes millions of these.
+    # Rounded and serialised by numpy/orjson in C: the trainer encodes millions of these. numpy is
+    # imported here, not at the top: reco-service only decodes, and its image carries no numpy.
+    import numpy as np
+
     payload: dict[str, object] = {
         "items": list(items),
         "scores": np.asarray(scores, dtype=np.float64).round(6),

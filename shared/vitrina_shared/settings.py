@@ -4,7 +4,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "dev", "development", "secret"})
@@ -55,4 +55,20 @@ def hide_password(url: str) -> str:
         return "<unparsable URL>"
 
 
-__all__ = ["Environment", "VitrinaSettings", "hide_password", "require_real_secret"]
+def settings_problem(exc: ValidationError) -> str:
+    """A settings error as one log line, `NAME: what is wrong; …`, no pydantic boilerplate."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(map(str, error["loc"]))
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+__all__ = [
+    "Environment",
+    "VitrinaSettings",
+    "hide_password",
+    "require_real_secret",
+    "settings_problem",
+]

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from vitrina_shared.catalog import CatalogReadError
 from vitrina_shared.events import EventReadError
+from vitrina_shared.settings import settings_problem
 from vitrina_shop import create_app
 from vitrina_shop.db import engine_of, initialize, prepare
 from vitrina_shop.settings import ShopSettings
@@ -56,8 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     try:
         ShopSettings()
-    except ValidationError as exc:
-        parser.error(str(exc))
+    except ValidationError as exc:  # one line in the container's log, no traceback
+        parser.exit(2, f"vitrina-shop: error: {settings_problem(exc)}\n")
 
     if args.command == "init":
         app = create_app()

@@ -102,6 +102,21 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _health(args: argparse.Namespace) -> int:
+    from vitrina_trainer.publish import connect_store
+    from vitrina_trainer.schedule import ScheduleState, health
+
+    settings = _settings(args)
+    store = connect_store(settings)
+    try:
+        active = store.active_version()
+    finally:
+        store.client.close()
+    healthy, message = health(active, ScheduleState.load(settings.schedule_state_path))
+    print(f"{'healthy' if healthy else 'unhealthy'}: {message}")
+    return 0 if healthy else 1
+
+
 def _rollback(args: argparse.Namespace) -> int:
     from vitrina_shared.model_store import ModelStore
 
@@ -176,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="list the published model versions")
     status.add_argument("--redis-url", help="env REDIS_URL")
     status.set_defaults(handler=_status)
+
+    health = commands.add_parser(
+        "health", help="exit 0 when a model is served or the first run is under way (healthcheck)"
+    )
+    health.add_argument("--redis-url", help="env REDIS_URL")
+    health.set_defaults(handler=_health)
 
     rollback = commands.add_parser("rollback", help="switch back to the previous version")
     rollback.add_argument("--redis-url", help="env REDIS_URL")

@@ -40,6 +40,12 @@ class TrainerSettings(VitrinaSettings):
     train_at: time = Field(
         time(3, 0), validation_alias="TRAIN_AT", description="`schedule`: daily run time, UTC."
     )
+    retry_s: float = Field(
+        60.0,
+        gt=0,
+        validation_alias="TRAINER_RETRY_S",
+        description="`schedule`: wait before retrying a failed run, doubled per failure (≤ 1 h).",
+    )
     threads: int = Field(
         default_factory=lambda: len(os.sched_getaffinity(0)),
         ge=1,
@@ -54,6 +60,11 @@ class TrainerSettings(VitrinaSettings):
     def reports_dir(self) -> Path:
         """Where `eda` and `evaluate` write their reports by default."""
         return self.data_dir / "reports"
+
+    @property
+    def schedule_state_path(self) -> Path:
+        """Where `schedule` records whether it is training, waiting or retrying (for `health`)."""
+        return self.data_dir / "trainer-schedule.json"
 
     @property
     def evaluation_json(self) -> Path:

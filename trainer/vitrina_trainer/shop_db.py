@@ -1,7 +1,9 @@
 """Reading the shop's own event log back, so the next run learns from the shop's traffic.
 
 The table and its columns are `ShopEventLog`'s; rows are renamed to the export's raw columns and
-cleaned by `clean_events`, so they meet exactly the validation a CSV export meets.
+cleaned by `clean_events`, so they meet exactly the validation a CSV export meets. A shop that has
+not created its tables yet (a fresh stack, where the trainer may start first) has logged nothing:
+its log is empty, not an error.
 """
 
 import logging
@@ -19,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def read_shop_events(url: str) -> EventLog:
-    """The shop's events as an `EventLog`; an empty table gives an empty log, not an error."""
+    """The shop's events as an `EventLog`; an empty or absent table gives an empty log."""
     shown = hide_password(url)
     try:
         engine = sa.create_engine(url)
@@ -29,7 +31,12 @@ def read_shop_events(url: str) -> EventLog:
         with engine.connect() as connection:
             inspector = sa.inspect(connection)
             if not inspector.has_table(ShopEventLog.TABLE):
-                raise TrainerError(f"shop database {shown}: it has no table {ShopEventLog.TABLE!r}")
+                log.warning(
+                    "shop database %s: no table %r yet (the shop has not started): no shop events",
+                    shown,
+                    ShopEventLog.TABLE,
+                )
+                return clean_events(pd.DataFrame(columns=list(Raw.ALL)), source=shown)
             present = {c["name"] for c in inspector.get_columns(ShopEventLog.TABLE)}
             wanted = {raw: sql for raw, sql in ShopEventLog.COLUMNS.items() if sql in present}
             missing = [ShopEventLog.COLUMNS[raw] for raw in Raw.REQUIRED if raw not in wanted]
