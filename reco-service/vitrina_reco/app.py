@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vitrina_reco.access import AccessMiddleware
@@ -26,7 +27,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "content": {"text/plain": {"schema": {"type": "string"}}},
     },
     422: {"model": ErrorMessage, "description": "Bad input: the message says what is wrong"},
-    503: {"model": ErrorMessage, "description": "Redis unreachable or slow, or no model published"},
+    503: {
+        "model": ErrorMessage,
+        "description": "Redis unreachable or slow, no model published, or its data unreadable",
+    },
 }
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorMessage, "description": "Missing or wrong bearer token"},
@@ -92,7 +96,9 @@ def create_app(settings: RecoSettings | None = None) -> FastAPI:
         finally:
             await app.state.store.close()
 
-    app = FastAPI(
+    # `/docs` and `/redoc` load Swagger UI and ReDoc from files in the installed package (no CDN),
+    # so the docs work on a machine without internet access.
+    app = FastAPIOffline(
         title="Vitrina reco-service",
         summary="Recommendations published by the Vitrina trainer, served from Redis.",
         version="0.1.0",
@@ -113,12 +119,13 @@ def create_app(settings: RecoSettings | None = None) -> FastAPI:
     app.state.token = token.get_secret_value().encode() if token else b""
     # Health and readiness stay open; everything else needs the token when one is set.
     guard = [Depends(require_token)] if token is not None else []
-    errors = {**ERRORS, **AUTH_ERRORS} if token is not None else ERRORS
+    auth_errors = AUTH_ERRORS if token is not None else {}
+    errors = {**ERRORS, **auth_errors}
 
     app.include_router(health.router)
     for router in (recommendations.router, similar.router, popular.router):
         app.include_router(router, dependencies=guard, responses={**errors, **NOT_FOUND})
     app.include_router(model.router, dependencies=guard, responses=errors)
-    app.include_router(metrics.router, dependencies=guard)
+    app.include_router(metrics.router, dependencies=guard, responses=auth_errors)
     app.add_middleware(AccessMiddleware, metrics=app.state.metrics, access_log=settings.access_log)
     return app
