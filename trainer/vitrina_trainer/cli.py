@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vitrina_shared.log_format import escape_controls
 from vitrina_trainer.errors import EXPECTED_ERRORS, TrainerError
 from vitrina_trainer.stages import configure_logging
 
@@ -199,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except EXPECTED_ERRORS as exc:
-        print(f"vitrina-trainer {args.command}: error: {exc}", file=sys.stderr)
+        print(
+            f"vitrina-trainer {args.command}: error: {escape_controls(str(exc))}", file=sys.stderr
+        )
         return 1
     except KeyboardInterrupt:
         print(f"vitrina-trainer {args.command}: interrupted", file=sys.stderr)
