@@ -3,6 +3,7 @@
 Redis is checked before the expensive steps, so a run with nowhere to publish fails in seconds.
 """
 
+import contextlib
 import json
 import logging
 import sys
@@ -14,16 +15,23 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import redis
 
 from vitrina_shared.catalog import read_items
 from vitrina_shared.events import EventLog, merge_event_logs, read_events
-from vitrina_shared.model_store import LOCK_SECONDS, ModelStore
+from vitrina_shared.model_store import ModelStore, PublishError, VersionWriter
 from vitrina_shared.schema import Columns
 from vitrina_trainer.eda import write_eda
 from vitrina_trainer.errors import TrainerError
 from vitrina_trainer.evaluation import TWO_STAGE
 from vitrina_trainer.interactions import text_codes
-from vitrina_trainer.publish import Published, bought_items, connect_store, publish
+from vitrina_trainer.publish import (
+    LockKeeper,
+    Published,
+    bought_items,
+    connect_store,
+    publish,
+)
 from vitrina_trainer.recommender import RecommenderConfig, TwoStageRecommender
 from vitrina_trainer.settings import TrainerSettings, hide_password
 from vitrina_trainer.shop_db import read_shop_events
@@ -100,18 +108,15 @@ def last_evaluation(path: Path) -> dict[str, Any]:
     return metrics
 
 
-def connect_for_run(settings: TrainerSettings) -> ModelStore:
-    """The model store, after checking that no other run is publishing."""
+def connect_for_run(settings: TrainerSettings) -> tuple[ModelStore, VersionWriter]:
+    """The model store, with the publishing lock taken before any training: a second run
+    started meanwhile fails in seconds (one line naming the holder), not after training."""
     store = connect_store(settings)
-    holder = store.client.get(store.keys.lock)
-    if holder is not None:
+    try:
+        return store, store.begin()
+    except PublishError as exc:
         store.client.close()
-        raise TrainerError(
-            f"another run is publishing version {holder.decode()}; if it died, its lock "
-            f"expires within {LOCK_SECONDS // 60} minutes, or delete the Redis key "
-            f"{store.keys.lock!r}"
-        )
-    return store
+        raise TrainerError(str(exc)) from exc
 
 
 def run(
@@ -125,7 +130,8 @@ def run(
     """Train on everything and publish a new version; the previous one serves until then."""
     stages = stages or StageLog()
     with stages.stage("connect"):
-        store = connect_for_run(settings)
+        store, writer = connect_for_run(settings)
+    keeper = LockKeeper(writer)
     try:
         with stages.stage("load"):
             event_log = load_events(events, shop_db_url)
@@ -162,6 +168,7 @@ def run(
             .to_dict(),
             "stages": stages.as_dicts(),
         }
+        keeper.stop()  # from here on, publishing renews the lock with every batch it writes
         with stages.stage("publish"):
             published = publish(
                 store,
@@ -171,7 +178,13 @@ def run(
                 meta,
                 bought=bought,
                 keep=settings.versions_kept,
+                writer=writer,
             )
+    except BaseException:
+        keeper.stop()
+        with contextlib.suppress(redis.RedisError):
+            store.abort(writer)  # a failure before publishing: drop the lock for the next run
+        raise
     finally:
         store.client.close()
     log.info("run done in %.1f s: version %s is active", stages.total_seconds, published.version)

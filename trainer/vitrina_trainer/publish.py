@@ -8,6 +8,7 @@ the only per-user Python is slicing and encoding each user's blob.
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 import redis
 
-from vitrina_shared.model_store import ModelStore
+from vitrina_shared.model_store import LOCK_SECONDS, ModelStore, PublishError, VersionWriter
 from vitrina_shared.redis_layout import POPULAR, encode_ranking
 from vitrina_shared.schema import Columns, EventType
 from vitrina_trainer.errors import TrainerError
@@ -31,6 +32,8 @@ SCORE = "score"
 RANK = "rank"
 SIMILAR_ITEM = "similar_item_id"
 BOUGHT_KEPT = 500
+# While a run trains, its publishing lock is renewed this often: well inside its expiry.
+RENEW_SECONDS = LOCK_SECONDS / 5
 
 
 @dataclass(frozen=True)
@@ -123,16 +126,18 @@ def publish(
     meta: dict[str, Any],
     bought: pd.DataFrame | None = None,
     keep: int = 3,
+    writer: VersionWriter | None = None,
 ) -> Published:
     """Write a new version and activate it; on any failure abort it and re-raise; then prune.
 
     `recommendations`: user_id, item_id, score, rank; `similar`: item_id, similar_item_id,
-    score, rank; `popular`: item_id, score, rank; `bought`: user_id, item_id.
+    score, rank; `popular`: item_id, score, rank; `bought`: user_id, item_id. `writer`: the
+    version begun (its lock taken) before training; a new one is begun when not given.
     """
     started = time.perf_counter()
     n_users = recommendations[Columns.USER].nunique()
     n_similar = similar[Columns.ITEM].nunique()
-    writer = store.begin()
+    writer = writer or store.begin()
     try:
         users = writer.write_users(
             progress(
@@ -202,3 +207,25 @@ def connect_store(settings: TrainerSettings) -> ModelStore:
         shown = hide_password(settings.redis_url)
         raise TrainerError(f"Redis at {shown} is unreachable: {exc}") from exc
     return store
+
+
+class LockKeeper:
+    """Renews a version's publishing lock from a thread while the run trains (longer than the
+    lock lives unrenewed), until `stop`; the lock was taken first so a second run fails fast."""
+
+    def __init__(self, writer: VersionWriter, every: float = RENEW_SECONDS):
+        self.writer, self.every = writer, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="publishing-lock", daemon=True)
+        self._thread.start()
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.writer.renew_lock()
+            except (PublishError, redis.RedisError) as exc:
+                log.warning("could not renew the publishing lock: %s", exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
