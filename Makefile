@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYPROJECTS := shared/pyproject.toml trainer/pyproject.toml reco-service/pyproject.toml shop-service/pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test test-fast bench bench-data bench-trainer bench-reco bench-shop demo up down train clean
+.PHONY: help install lint format test test-fast mutation bench bench-data bench-trainer bench-reco bench-shop demo up down train clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ test: lint ## the whole suite, from a fresh clone
 
 test-fast: $(STAMP) ## the suite without the slow end-to-end and browser tests
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+mutation: $(STAMP) ## mutmut on the auth, selection and publish modules (mutation/mutate.py); not in `make test`
+	$(PY) mutation/mutate.py
 
 bench: bench-data bench-trainer bench-reco bench-shop ## every benchmark
 

@@ -33,7 +33,9 @@ def test_guarded_endpoints_refuse_without_the_token(guarded_api, path, headers):
     response = guarded_api.get(path, headers=headers)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
-    assert "bearer token" in response.json()["detail"]
+    assert response.json() == {
+        "detail": "missing or wrong bearer token (Authorization: Bearer <RECO_API_TOKEN>)"
+    }
 
 
 @pytest.mark.parametrize("path", GUARDED)
