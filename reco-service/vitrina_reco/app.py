@@ -35,6 +35,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorMessage, "description": "Missing or wrong bearer token"},
 }
+# `/metrics` answers text, but its 401 is JSON like every other error: say so explicitly.
+METRICS_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {
+        "description": AUTH_ERRORS[401]["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorMessage"}}},
+    },
+}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorMessage, "description": "Unknown id and no fallback list published"},
 }
@@ -119,13 +126,14 @@ def create_app(settings: RecoSettings | None = None) -> FastAPI:
     app.state.token = token.get_secret_value().encode() if token else b""
     # Health and readiness stay open; everything else needs the token when one is set.
     guard = [Depends(require_token)] if token is not None else []
-    auth_errors = AUTH_ERRORS if token is not None else {}
-    errors = {**ERRORS, **auth_errors}
+    errors = {**ERRORS, **AUTH_ERRORS} if token is not None else ERRORS
 
     app.include_router(health.router)
     for router in (recommendations.router, similar.router, popular.router):
         app.include_router(router, dependencies=guard, responses={**errors, **NOT_FOUND})
     app.include_router(model.router, dependencies=guard, responses=errors)
-    app.include_router(metrics.router, dependencies=guard, responses=auth_errors)
+    app.include_router(
+        metrics.router, dependencies=guard, responses=METRICS_AUTH_ERRORS if token else {}
+    )
     app.add_middleware(AccessMiddleware, metrics=app.state.metrics, access_log=settings.access_log)
     return app
