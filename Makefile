@@ -50,8 +50,8 @@ bench-data: $(STAMP) ## generate 10 million events and read them back
 bench-trainer: $(STAMP) ## a full training run on 100k users / 5M events; quality on the real data
 	$(PY) trainer/bench/bench_trainer.py
 
-bench-reco: $(STAMP) ## reco-service latency and throughput under wrk
-	$(PY) reco-service/bench/bench_reco.py
+bench-reco: $(STAMP) ## reco-service latency and throughput under wrk, 1 and 2 workers (ROUNDS=n: best of n)
+	$(PY) reco-service/bench/bench_reco.py --rounds $(or $(ROUNDS),1)
 
 bench-shop: $(STAMP) ## the shop's home page under load
 	$(PY) shop-service/bench/bench_shop.py
