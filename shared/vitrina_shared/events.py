@@ -118,8 +118,6 @@ def _batches(path: Path, cleaner: "_Cleaner") -> Iterator[pa.RecordBatch]:
             ),
         )
     except pa.ArrowInvalid as exc:
-        if "Empty CSV file" in str(exc):
-            raise EventReadError(f"{path}: the file is empty") from exc
         raise EventReadError(f"{path}: not a readable CSV file ({exc})") from exc
     except OSError as exc:  # a .csv.gz cut short
         raise EventReadError(f"{path}: not a readable {_kind(path)} file ({exc})") from exc
