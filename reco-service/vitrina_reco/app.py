@@ -26,7 +26,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "Malformed HTTP request (e.g. a URL over 64 KiB), refused by the server",
         "content": {"text/plain": {"schema": {"type": "string"}}},
     },
-    422: {"model": ErrorMessage, "description": "Bad input: the message says what is wrong"},
+    422: {
+        "model": ErrorMessage,
+        "description": "Bad input, e.g. an id breaking the id rule or a `k` above the lists the "
+        "active model stored (`GET /model`): the message says what is wrong",
+    },
     503: {
         "model": ErrorMessage,
         "description": "Redis unreachable or slow, no model published, or its data unreadable",
