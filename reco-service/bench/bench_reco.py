@@ -102,6 +102,8 @@ def wrk(url: str, connections: int, seconds: int, script: Path | None, pid: int)
     percentiles = dict(re.findall(r"^\s+(50|99)\.000%\s+(\S+)$", out, re.MULTILINE))
     if not percentiles:
         percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    if "50" not in percentiles or "99" not in percentiles:
+        raise SystemExit(f"wrk gave no latency percentiles (did every request time out?):\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)$", out, re.MULTILINE)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
