@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYPROJECTS := shared/pyproject.toml trainer/pyproject.toml reco-service/pyproject.toml shop-service/pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock lint format test test-fast bench bench-data bench-trainer bench-reco bench-shop demo up down train clean
+.PHONY: help install lock lint format test test-fast mutation bench bench-data bench-trainer bench-reco bench-shop demo up down train clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ test: lint ## the whole suite, from a fresh clone
 test-fast: $(STAMP) ## the suite without the slow end-to-end and browser tests
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
+mutation: $(STAMP) ## mutmut on the auth, selection and publish modules (mutation/mutate.py); not in `make test`
+	$(PY) mutation/mutate.py
+
 bench: bench-data bench-trainer bench-reco bench-shop ## every benchmark
 
 bench-data: $(STAMP) ## generate 10 million events and read them back
@@ -52,8 +55,8 @@ bench-data: $(STAMP) ## generate 10 million events and read them back
 bench-trainer: $(STAMP) ## a full training run on 100k users / 5M events; quality on the real data
 	$(PY) trainer/bench/bench_trainer.py
 
-bench-reco: $(STAMP) ## reco-service latency and throughput under wrk
-	$(PY) reco-service/bench/bench_reco.py
+bench-reco: $(STAMP) ## reco-service latency and throughput under wrk, 1 and 2 workers (ROUNDS=n: best of n)
+	$(PY) reco-service/bench/bench_reco.py --rounds $(or $(ROUNDS),1)
 
 bench-shop: $(STAMP) ## the shop's home page under load
 	$(PY) shop-service/bench/bench_shop.py

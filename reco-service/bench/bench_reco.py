@@ -1,14 +1,16 @@
 """`make bench-reco`: reco-service's latency and throughput under wrk, against a trivial endpoint.
 
 Publishes synthetic recommendations for 100,000 users through the trainer's publishing code into a
-private Redis, starts `vitrina-reco` (one worker) and loads it from wrk, a C load generator in its
-own process (Debian package `wrk`). Prints p50 / p99 latency and requests/s at concurrency 1 and 32
-for `GET /recommendations/{user}` and for `GET /health` on the same server (the web stack's
-ceiling), and the ratio between their throughputs. Everything listens on 127.0.0.1 only and every
-run is bounded by `--seconds`.
+private Redis, starts `vitrina-reco --workers N` for each N of `--workers` (default 1 and 2) and
+loads it from wrk, a C load generator in its own process (Debian package `wrk`). Prints p50 / p99
+latency and requests/s at concurrency 1 and 32 for `GET /recommendations/{user}` and for
+`GET /health` on the same server (the web stack's ceiling), the ratio between their throughputs,
+and how throughput scales with workers. Everything listens on 127.0.0.1 only and every run is
+bounded by `--seconds`.
 """
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import redis
 
 from vitrina_shared.model_store import ModelStore
@@ -76,9 +79,14 @@ def to_ms(value: str) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time so far of a process and its children (uvicorn's workers)."""
+    parent = psutil.Process(pid)
+    total = 0.0
+    for process in (parent, *parent.children(recursive=True)):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def wrk(url: str, connections: int, seconds: int, script: Path | None, pid: int) -> dict:
@@ -94,6 +102,8 @@ def wrk(url: str, connections: int, seconds: int, script: Path | None, pid: int)
     percentiles = dict(re.findall(r"^\s+(50|99)\.000%\s+(\S+)$", out, re.MULTILINE))
     if not percentiles:
         percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    if "50" not in percentiles or "99" not in percentiles:
+        raise SystemExit(f"wrk gave no latency percentiles (did every request time out?):\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)$", out, re.MULTILINE)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
@@ -116,7 +126,18 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10, help="products asked for per request")
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--access-log", choices=["on", "off"], default="on")
+    parser.add_argument(
+        "--workers", default="1,2", help="worker counts to measure, comma-separated (%(default)s)"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every configuration this many times, alternating, and keep each one's "
+        "best run (the least disturbed by other load on a shared machine)",
+    )
     args = parser.parse_args()
+    worker_counts = [int(n) for n in args.workers.split(",")]
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: install it with `apt-get install wrk` (Debian package)")
 
@@ -126,76 +147,94 @@ def main() -> None:
         print(f"published in {seconds:.1f} s", flush=True)
         script = Path(tmp) / "users.lua"
         script.write_text(USERS_SCRIPT.format(users=args.users, k=args.k))
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "REDIS_URL": server.url,
-            "RECO_API_TOKEN": "",
-            "RECO_ACCESS_LOG": "true" if args.access_log == "on" else "false",
-        }
-        log_path = Path(tmp) / "reco.log"
-        with log_path.open("w") as log:
-            process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "vitrina-reco"), "--port", str(port)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            try:
-                wait_ready(base, process)
-                wrk(f"{base}/health", 8, 2, None, process.pid)  # warm-up
-                wrk(base, 8, 2, script, process.pid)
-                results = {}
-                for name, url, lua in (
-                    ("recommendations", base, script),
-                    ("health (ceiling)", f"{base}/health", None),
-                ):
-                    for connections in (1, 32):
-                        results[name, connections] = wrk(
-                            url, connections, args.seconds, lua, process.pid
-                        )
-            finally:
-                stop_process_group(process)
+        results: dict = {}
+        for round_ in range(1, args.rounds + 1):
+            for workers in worker_counts:
+                print(f"round {round_}: measuring {workers} worker(s) ...", flush=True)
+                for key, run in measure(server.url, Path(tmp), script, workers, args).items():
+                    if key not in results or run["rps"] > results[key]["rps"]:
+                        results[key] = run
         report(args, results)
+
+
+def measure(
+    redis_url: str, tmp: Path, script: Path, workers: int, args: argparse.Namespace
+) -> dict:
+    """Start `vitrina-reco --workers N` and run wrk against it; results keyed (workers, name, c)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "RECO_API_TOKEN": "",
+        "RECO_ACCESS_LOG": "true" if args.access_log == "on" else "false",
+    }
+    command = [str(Path(sys.executable).parent / "vitrina-reco"), "--port", str(port)]
+    results = {}
+    with (tmp / f"reco-{workers}.log").open("w") as log:
+        process = subprocess.Popen(
+            [*command, "--workers", str(workers)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_ready(base, process)
+            wrk(f"{base}/health", 8, 2, None, process.pid)  # warm-up
+            wrk(base, 8, 2, script, process.pid)
+            for name, url, lua in (
+                ("recommendations", base, script),
+                ("health (ceiling)", f"{base}/health", None),
+            ):
+                for connections in (1, 32):
+                    results[workers, name, connections] = wrk(
+                        url, connections, args.seconds, lua, process.pid
+                    )
+        finally:
+            stop_process_group(process)
+    return results
 
 
 def report(args: argparse.Namespace, results: dict) -> None:
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(
-        f"\nreco-service, 1 uvicorn worker, {args.users:,} users, k={args.k} of {args.top_k} "
-        f"stored, access log {args.access_log}, wrk -t1, {args.seconds} s per run; "
-        f"{os.cpu_count()} cores shared with wrk, Redis and anything else running "
-        f"(load average now {load})"
+        f"\nreco-service, {args.users:,} users, k={args.k} of {args.top_k} stored, access log "
+        f"{args.access_log}, wrk -t1, {args.seconds} s per run, best of {args.rounds}; "
+        f"{len(os.sched_getaffinity(0))} "
+        f"usable cores shared with wrk, Redis and anything else running (load average now {load})"
     )
     print(
-        f"{'endpoint':<20}{'conc.':>6}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}"
+        f"{'workers':>7}  {'endpoint':<20}{'conc.':>6}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}"
         f"{'server CPU/req':>16}{'errors':>8}"
     )
-    for (name, connections), r in results.items():
+    for (workers, name, connections), r in results.items():
         print(
-            f"{name:<20}{connections:>6}{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}{r['rps']:>9.0f}"
-            f"{r['cpu_us']:>13.0f} us{r['errors']:>8}  {r['socket_errors']}"
+            f"{workers:>7}  {name:<20}{connections:>6}{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}"
+            f"{r['rps']:>9.0f}{r['cpu_us']:>13.0f} us{r['errors']:>8}  {r['socket_errors']}"
         )
-    for connections in (1, 32):
-        reco, health = (
-            results["recommendations", connections],
-            results["health (ceiling)", connections],
-        )
-        print(
-            f"concurrency {connections}: recommendations reach {reco['rps'] / health['rps']:.0%} "
-            f"of the ceiling's requests/s; by server CPU per request "
-            f"{health['cpu_us'] / reco['cpu_us']:.0%}"
-        )
-    one, many = results["recommendations", 1], results["recommendations", 32]
-    ceiling = results["health (ceiling)", 32]["rps"]
+    counts = sorted({workers for workers, _, _ in results})
+    for workers in counts:
+        for connections in (1, 32):
+            reco = results[workers, "recommendations", connections]
+            health = results[workers, "health (ceiling)", connections]
+            print(
+                f"{workers} worker(s), concurrency {connections}: recommendations reach "
+                f"{reco['rps'] / health['rps']:.0%} of the ceiling's requests/s"
+            )
     verdicts = [
-        f"p50 < 1 ms at concurrency 1: {'met' if one['p50_ms'] < 1 else 'MISSED'}",
-        f"p99 < 5 ms at concurrency 1: {'met' if one['p99_ms'] < 5 else 'MISSED'}",
-        f"p99 < 5 ms at concurrency 32: {'met' if many['p99_ms'] < 5 else 'MISSED'}",
-        f">= 80 % of the ceiling at 32: {'met' if many['rps'] >= 0.8 * ceiling else 'MISSED'}",
+        f"p50 < 1 ms at concurrency 1 ({n} worker(s)): "
+        + ("met" if results[n, "recommendations", 1]["p50_ms"] < 1 else "MISSED")
+        for n in counts
     ]
+    if 1 in counts and 2 in counts:
+        one, two = results[1, "recommendations", 32], results[2, "recommendations", 32]
+        verdicts += [
+            f"2 workers >= 1.6x one at concurrency 32: {two['rps'] / one['rps']:.2f}x "
+            + ("met" if two["rps"] >= 1.6 * one["rps"] else "MISSED"),
+            "p99 < 20 ms at concurrency 32 with 2 workers: "
+            + ("met" if two["p99_ms"] < 20 else "MISSED"),
+        ]
     print("aims: " + "; ".join(verdicts))
 
 

@@ -131,12 +131,29 @@ def api(serve: Callable[..., httpx.Client]) -> httpx.Client:
     return serve()
 
 
+@contextmanager
+def serving_published(url: str, **overrides: Any) -> Iterator[str]:
+    """A service with `v1` published on a flushed Redis at `url`."""
+    client = redis.Redis.from_url(url)
+    client.flushall()
+    client.close()
+    publish_version(url, "v1")
+    with serving(settings_for(url, RECO_VERSION_TTL_SECONDS=2, **overrides)) as base:
+        yield base
+
+
 @pytest.fixture(scope="module")
 def published_service(redis_server: PrivateRedis) -> Iterator[str]:
     """A service with `v1` published on the session's Redis, kept for a whole module."""
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushall()
-    client.close()
-    publish_version(redis_server.url, "v1")
-    with serving(settings_for(redis_server.url, RECO_VERSION_TTL_SECONDS=2)) as base:
+    with serving_published(redis_server.url) as base:
+        yield base
+
+
+API_TOKEN = "a-test-token-of-32-characters-xx"
+
+
+@pytest.fixture(scope="module")
+def published_service_with_auth(redis_server: PrivateRedis) -> Iterator[str]:
+    """The same with `RECO_API_TOKEN=API_TOKEN`: every endpoint but health and docs needs it."""
+    with serving_published(redis_server.url, RECO_API_TOKEN=API_TOKEN) as base:
         yield base

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
+from vitrina_shared.log_format import CONTROL
+
 
 class Collect(logging.Handler):
     def __init__(self) -> None:
@@ -14,7 +16,9 @@ class Collect(logging.Handler):
         self.lines: list[dict] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(orjson.loads(record.getMessage()))
+        message = record.getMessage()
+        assert not CONTROL.search(message), f"raw control character in {message!r}"
+        self.lines.append(orjson.loads(message))
 
 
 @pytest.fixture
@@ -59,3 +63,17 @@ def test_access_log_can_be_turned_off(api, access_lines):
         assert time.monotonic() < deadline, "the /health request was never counted"
         time.sleep(0.01)
     assert access_lines == []
+
+
+def test_control_characters_never_reach_the_log_raw(serve, publish, access_lines):
+    publish("v1")
+    api = serve(RECO_ACCESS_LOG=True)
+    api.get("/recommendations/a%00%E2%80%A8%C2%85%E2%80%AEb", params={"exclude": "x\x1b[31m"})
+    deadline = time.monotonic() + 10
+    while not access_lines and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (line,) = access_lines
+    assert line["status"] == 422
+    assert line["path"] == "/recommendations/a\\x00\\u2028\\x85\\u202eb"
+    assert line["query"] == "exclude=x%1B%5B31m"
+    assert not CONTROL.search(orjson.dumps(line).decode())

@@ -1,5 +1,7 @@
 """The app as a whole: its OpenAPI document, and errors nobody planned for."""
 
+import re
+
 import pytest
 
 from vitrina_reco.app import create_app
@@ -61,3 +63,19 @@ def test_an_unexpected_error_is_a_json_500_without_traceback(api, publish, monke
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error; see the service log"}
     assert "secret" not in response.text
+
+
+def test_docs_load_swagger_ui_from_the_service_itself(api):
+    page = api.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    scripts = re.findall(r"""url: ["']([^"']+)["']""", page.text)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets)
+    for url in assets + scripts:
+        assert url.startswith("/"), f"{url} is not served by the service"
+        assert api.get(url).status_code == 200, url
+
+
+def test_metrics_documents_its_401_when_a_token_is_set():
+    responses = create_app(RecoSettings(RECO_API_TOKEN="t" * 32)).openapi()["paths"]["/metrics"]
+    assert "401" in responses["get"]["responses"]

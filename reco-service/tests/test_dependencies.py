@@ -21,14 +21,21 @@ def guarded_api(serve, publish):
         {"Authorization": "Bearer wrong"},
         {"Authorization": f"Basic {TOKEN}"},
         {"Authorization": TOKEN},
+        # The right token with anything added, or a part of it, is as wrong as any other.
+        {"Authorization": f"Bearer {TOKEN}x"},
+        {"Authorization": f"Bearer {TOKEN}{TOKEN}"},
+        {"Authorization": f"Bearer {TOKEN[:-1]}"},
+        {"Authorization": f"Bearer {TOKEN.upper()}"},
     ],
-    ids=["none", "wrong", "basic", "no-scheme"],
+    ids=["none", "wrong", "basic", "no-scheme", "suffix", "twice", "prefix", "case"],
 )
 def test_guarded_endpoints_refuse_without_the_token(guarded_api, path, headers):
     response = guarded_api.get(path, headers=headers)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
-    assert "bearer token" in response.json()["detail"]
+    assert response.json() == {
+        "detail": "missing or wrong bearer token (Authorization: Bearer <RECO_API_TOKEN>)"
+    }
 
 
 @pytest.mark.parametrize("path", GUARDED)
@@ -45,7 +52,14 @@ def test_health_readiness_and_docs_need_no_token(guarded_api, path):
 def test_openapi_declares_the_bearer_scheme_when_auth_is_on(guarded_api):
     schema = guarded_api.get("/openapi.json").json()
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
-    assert "401" in schema["paths"]["/recommendations/{user_id}"]["get"]["responses"]
+    for path in (
+        "/recommendations/{user_id}",
+        "/similar/{item_id}",
+        "/popular",
+        "/model",
+        "/metrics",
+    ):
+        assert "401" in schema["paths"][path]["get"]["responses"], path
 
 
 @pytest.mark.parametrize("path", GUARDED)

@@ -135,3 +135,47 @@ def test_service_recovers_when_redis_comes_back(serve, own_redis, publish_to):
     publish_to(own_redis.url, "v2")
     body = api.get("/recommendations/u1?k=2").json()
     assert (body["model_version"], body["source"]) == ("v2", "personal")
+
+
+CORRUPT_RANKINGS = [
+    b'{"items": 5, "scores": 3}',
+    b'{"items": ["a", "b"], "scores": ["0.9", "0.8"]}',
+    b'{"items": ["a", "b"], "scores": [true, false]}',
+    b'{"items": ["a", "b"], "scores": [null, 0.8]}',
+    b'{"items": [1, 2], "scores": [0.9, 0.8]}',
+    b'{"items": ["a", "b"], "scores": [0.9]}',
+    b'{"items": ["a"], "scores": [0.9], "bought": "b"}',
+    b'{"scores": [0.9]}',
+    b"[1, 2]",
+    b'"text"',
+    b"\xff\xfe",
+]
+
+
+@pytest.mark.parametrize("blob", CORRUPT_RANKINGS)
+def test_a_corrupt_or_wrongly_typed_ranking_is_a_503_never_served(api, publish, redis_client, blob):
+    publish("v1")
+    redis_client.hset("vitrina:v:v1:users", "u1", blob)
+    redis_client.hset("vitrina:v:v1:similar", "a", blob)
+    for path in ("/recommendations/u1?k=2", "/similar/a?k=2"):
+        response = api.get(path)
+        assert response.status_code == 503, (path, response.text)
+        assert "is unreadable" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("blob", CORRUPT_RANKINGS)
+def test_a_corrupt_fallback_list_is_a_503(api, publish, redis_client, blob):
+    publish("v1")
+    redis_client.hset("vitrina:v:v1:fallbacks", "popular", blob)
+    response = api.get("/popular?k=2")
+    assert response.status_code == 503
+    assert "model version v1 is unreadable" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("meta", [b"[1, 2]", b'"text"', b"{broken", b"\xff"])
+def test_corrupt_metadata_is_a_503(api, publish, redis_client, meta):
+    publish("v1")
+    redis_client.set("vitrina:v:v1:meta", meta)
+    response = api.get("/model")
+    assert response.status_code == 503
+    assert "model version v1 is unreadable" in response.json()["detail"]

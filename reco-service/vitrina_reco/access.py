@@ -9,6 +9,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vitrina_reco.metrics import RecoMetrics
+from vitrina_shared.log_format import escape_controls
 
 SOURCE = "vitrina.source"
 UNMATCHED = "unmatched"
@@ -57,8 +58,9 @@ class AccessMiddleware:
         record = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "method": scope["method"],
-            "path": scope["path"],
-            "query": scope["query_string"].decode("latin-1"),
+            # JSON escapes ASCII controls but not U+0085, U+2028 or bidi overrides: escape all.
+            "path": escape_controls(scope["path"]),
+            "query": escape_controls(scope["query_string"].decode("latin-1")),
             "status": status,
             "source": source,
             "ms": round(seconds * 1000, 3),

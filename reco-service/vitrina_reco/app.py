@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vitrina_reco.access import AccessMiddleware
@@ -25,11 +26,25 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "Malformed HTTP request (e.g. a URL over 64 KiB), refused by the server",
         "content": {"text/plain": {"schema": {"type": "string"}}},
     },
-    422: {"model": ErrorMessage, "description": "Bad input: the message says what is wrong"},
-    503: {"model": ErrorMessage, "description": "Redis unreachable or slow, or no model published"},
+    422: {
+        "model": ErrorMessage,
+        "description": "Bad input, e.g. an id breaking the id rule or a `k` above the lists the "
+        "active model stored (`GET /model`): the message says what is wrong",
+    },
+    503: {
+        "model": ErrorMessage,
+        "description": "Redis unreachable or slow, no model published, or its data unreadable",
+    },
 }
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorMessage, "description": "Missing or wrong bearer token"},
+}
+# `/metrics` answers text, but its 401 is JSON like every other error: say so explicitly.
+METRICS_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {
+        "description": AUTH_ERRORS[401]["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorMessage"}}},
+    },
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorMessage, "description": "Unknown id and no fallback list published"},
@@ -92,7 +107,9 @@ def create_app(settings: RecoSettings | None = None) -> FastAPI:
         finally:
             await app.state.store.close()
 
-    app = FastAPI(
+    # `/docs` and `/redoc` load Swagger UI and ReDoc from files in the installed package (no CDN),
+    # so the docs work on a machine without internet access.
+    app = FastAPIOffline(
         title="Vitrina reco-service",
         summary="Recommendations published by the Vitrina trainer, served from Redis.",
         version="0.1.0",
@@ -119,6 +136,8 @@ def create_app(settings: RecoSettings | None = None) -> FastAPI:
     for router in (recommendations.router, similar.router, popular.router):
         app.include_router(router, dependencies=guard, responses={**errors, **NOT_FOUND})
     app.include_router(model.router, dependencies=guard, responses=errors)
-    app.include_router(metrics.router, dependencies=guard)
+    app.include_router(
+        metrics.router, dependencies=guard, responses=METRICS_AUTH_ERRORS if token else {}
+    )
     app.add_middleware(AccessMiddleware, metrics=app.state.metrics, access_log=settings.access_log)
     return app

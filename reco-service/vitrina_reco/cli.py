@@ -1,42 +1,77 @@
-"""`vitrina-reco [--host H --port P]`: reco-service under uvicorn (uvloop, httptools)."""
+"""`vitrina-reco [--host H --port P --workers N]`: reco-service under uvicorn.
+
+uvloop and httptools; N worker processes share the port (default: the usable cores).
+"""
 
 import argparse
-import logging
 import sys
+from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
 
 from vitrina_reco.access import ACCESS_LOGGER
-from vitrina_reco.app import create_app
 from vitrina_reco.settings import RecoSettings
+from vitrina_shared.log_format import escape_controls
 from vitrina_shared.settings import settings_problem
+
+# Each worker process builds its own app from the environment (uvicorn's factory mode).
+APP_FACTORY = "vitrina_reco.app:create_app"
+SAFE_FORMATTER = "vitrina_shared.log_format.SafeFormatter"
+
+
+def log_config() -> dict[str, Any]:
+    """Logging of every worker: lines on stdout, control characters escaped; access-log lines
+    are whole JSON objects (they carry their own time), one per line."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"()": SAFE_FORMATTER, "format": "%(asctime)s %(name)s %(message)s"},
+            "access": {"()": SAFE_FORMATTER, "format": "%(message)s"},
+        },
+        "handlers": {
+            "plain": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stdout"},
+            "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stdout"},
+        },
+        "loggers": {
+            ACCESS_LOGGER: {"handlers": ["access"], "level": "INFO", "propagate": False},
+            "uvicorn": {"handlers": ["plain"], "level": "WARNING", "propagate": False},
+        },
+        "root": {"handlers": ["plain"], "level": "INFO"},
+    }  # fmt: skip
+
+
+def settings_or_exit() -> RecoSettings:
+    """The settings, or one line on stderr naming what is wrong (no traceback) and exit 2."""
+    try:
+        return RecoSettings()
+    except ValidationError as exc:
+        print(f"vitrina-reco: error: {escape_controls(settings_problem(exc))}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="vitrina-reco", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
-    args = parser.parse_args(argv)
-    try:
-        settings = RecoSettings()
-    except ValidationError as exc:  # one line in the container's log, no traceback
-        parser.exit(2, f"vitrina-reco: error: {settings_problem(exc)}\n")
-    logging.basicConfig(
-        stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(name)s %(message)s"
+    parser.add_argument(
+        "--workers", type=int, help="worker processes (env RECO_WORKERS; default: usable cores)"
     )
-    # Access-log lines are whole JSON objects (they carry their own time), one per line.
-    access = logging.getLogger(ACCESS_LOGGER)
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    access.addHandler(handler)
-    access.propagate = False
+    args = parser.parse_args(argv)
+    settings = settings_or_exit()
+    workers = args.workers if args.workers is not None else settings.workers
+    if workers < 1:
+        parser.error("--workers must be at least 1")
     uvicorn.run(
-        create_app(settings),
+        APP_FACTORY,
+        factory=True,
         host=args.host,
         port=args.port,
+        workers=workers,
         loop="uvloop",
         http="httptools",
         access_log=False,
         log_level="warning",
+        log_config=log_config(),
     )

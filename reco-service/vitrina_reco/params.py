@@ -1,14 +1,34 @@
-"""Request parameters shared by the endpoints, with the limits that keep bad input a clear 4xx."""
+"""Request parameters shared by the endpoints, with the limits that keep bad input a clear 4xx.
+
+Path ids and `exclude` ids follow one rule, `vitrina_shared.ids`: the one the event reader applies,
+so an id the service refuses is one no model could have stored.
+"""
 
 from typing import Annotated
 
 from fastapi import HTTPException, Path, Query
+from pydantic import AfterValidator
 
-MAX_ID_LENGTH = 128
-MAX_K = 1000
+from vitrina_shared.ids import MAX_ID_LENGTH, is_valid_id
+from vitrina_shared.redis_layout import MAX_STORED_K
+
 MAX_EXCLUDE = 500
-# Any characters but control characters, spaces and commas (commas separate ids in `exclude`).
+ID_RULE = f"1 to {MAX_ID_LENGTH} printable characters, no whitespace or comma"
+# The ASCII part of the rule, for the OpenAPI document; `_valid_id` applies all of it.
 ID_PATTERN = r"^[^\x00-\x20\x7f,]+$"
+SHOWN = 40  # characters of a bad id repeated in a message
+
+
+def _shown(value: str) -> str:
+    text = repr(value)
+    return text if len(text) <= SHOWN else text[:SHOWN] + "…"
+
+
+def _valid_id(value: str) -> str:
+    if not is_valid_id(value):
+        raise ValueError(f"an id is {ID_RULE}")
+    return value
+
 
 UserId = Annotated[
     str,
@@ -16,8 +36,9 @@ UserId = Annotated[
         min_length=1,
         max_length=MAX_ID_LENGTH,
         pattern=ID_PATTERN,
-        description="Customer id as in the event data: a string, never parsed as a number.",
+        description=f"Customer id as in the event data: {ID_RULE}; never parsed as a number.",
     ),
+    AfterValidator(_valid_id),
 ]
 ItemId = Annotated[
     str,
@@ -25,16 +46,18 @@ ItemId = Annotated[
         min_length=1,
         max_length=MAX_ID_LENGTH,
         pattern=ID_PATTERN,
-        description="Product id as in the event data (`ecom.nm`).",
+        description=f"Product id as in the event data (`ecom.nm`): {ID_RULE}.",
     ),
+    AfterValidator(_valid_id),
 ]
 K = Annotated[
     int,
     Query(
         ge=1,
-        le=MAX_K,
-        description="How many products to return; at most the length of the lists the model "
-        "stored (`top_k`, `similar_k`, `fallback_k` of `GET /model`).",
+        le=MAX_STORED_K,
+        description="How many products to return: at most the length of the lists the active "
+        "model stored (`top_k`, `similar_k`, `fallback_k` of `GET /model`; a larger `k` is a 422 "
+        f"naming it), which is never above {MAX_STORED_K}.",
     ),
 ]
 Exclude = Annotated[
@@ -42,7 +65,7 @@ Exclude = Annotated[
     Query(
         max_length=MAX_EXCLUDE,
         description="Product ids to leave out (e.g. what is in the cart): the parameter repeated, "
-        f"or ids separated by commas; at most {MAX_EXCLUDE} ids.",
+        f"or ids separated by commas; at most {MAX_EXCLUDE} ids, each {ID_RULE}.",
     ),
 ]
 
@@ -57,10 +80,8 @@ def parse_exclude(values: list[str]) -> frozenset[str]:
     if len(ids) > MAX_EXCLUDE:
         raise unprocessable(f"exclude: {len(ids)} ids given, at most {MAX_EXCLUDE} allowed")
     for item in ids:
-        if len(item) > MAX_ID_LENGTH:
-            raise unprocessable(f"exclude: an id is longer than {MAX_ID_LENGTH} characters")
-        if not item.isprintable() or " " in item:
-            raise unprocessable(f"exclude: id {item!r} contains spaces or control characters")
+        if not is_valid_id(item):
+            raise unprocessable(f"exclude: {_shown(item)} is not an id: an id is {ID_RULE}")
     return frozenset(ids)
 
 

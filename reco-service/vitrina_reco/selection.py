@@ -16,7 +16,7 @@ def select(
     """
     chosen: Pairs = []
     seen: set[str] = set()
-    for item, score in zip(ranking.items, ranking.scores, strict=False):
+    for item, score in zip(ranking.items, ranking.scores, strict=True):
         if item not in exclude and item not in seen:
             chosen.append((item, score))
             seen.add(item)
@@ -24,7 +24,7 @@ def select(
                 return chosen, 0
     own = len(chosen)
     if topup is not None:
-        for item, score in zip(topup.items, topup.scores, strict=False):
+        for item, score in zip(topup.items, topup.scores, strict=True):
             if item not in exclude and item not in seen:
                 chosen.append((item, score))
                 seen.add(item)

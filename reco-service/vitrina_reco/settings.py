@@ -1,8 +1,18 @@
-"""reco-service settings: the shared ones plus the API token and the Redis time budget."""
+"""reco-service settings: the shared ones plus the API token, the Redis time budget, the workers."""
+
+import os
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from vitrina_shared.settings import VitrinaSettings, require_real_secret
+
+# A production token must be at least this long: `secrets.token_urlsafe(32)` gives 43 characters.
+MIN_TOKEN_LENGTH = 32
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers narrow)."""
+    return len(os.sched_getaffinity(0))
 
 
 class RecoSettings(VitrinaSettings):
@@ -11,7 +21,8 @@ class RecoSettings(VitrinaSettings):
     api_token: SecretStr | None = Field(
         None,
         validation_alias="RECO_API_TOKEN",
-        description="Bearer token of every endpoint but health, readiness, docs; unset = no auth.",
+        description="Bearer token of every endpoint but health, readiness, docs; unset = no auth "
+        f"(development only: production requires {MIN_TOKEN_LENGTH}+ characters).",
     )
     redis_timeout_ms: int = Field(
         250,
@@ -26,6 +37,12 @@ class RecoSettings(VitrinaSettings):
         description="How long the active model version is cached: a new one is served within it.",
     )
     access_log: bool = Field(True, validation_alias="RECO_ACCESS_LOG")
+    workers: int = Field(
+        default_factory=usable_cores,
+        validation_alias="RECO_WORKERS",
+        ge=1,
+        description="uvicorn worker processes; default: the cores this process may use.",
+    )
 
     @field_validator("api_token", mode="before")
     @classmethod
@@ -33,9 +50,15 @@ class RecoSettings(VitrinaSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
-    def _refuse_placeholder_token(self) -> "RecoSettings":
-        if self.api_token is not None:
-            require_real_secret(self, "RECO_API_TOKEN", self.api_token.get_secret_value())
+    def _refuse_weak_token_in_production(self) -> "RecoSettings":
+        token = self.api_token.get_secret_value() if self.api_token is not None else None
+        require_real_secret(self, "RECO_API_TOKEN", token)
+        if self.is_production and len(token or "") < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"RECO_API_TOKEN must be at least {MIN_TOKEN_LENGTH} characters when "
+                "VITRINA_ENV=production (e.g. python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))')"
+            )
         return self
 
     @property

@@ -20,7 +20,13 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from vitrina_reco.pipelining import HashReader
-from vitrina_shared.redis_layout import POPULAR, Ranking, RedisKeys, decode_ranking
+from vitrina_shared.redis_layout import (
+    POPULAR,
+    Ranking,
+    RankingFormatError,
+    RedisKeys,
+    decode_ranking,
+)
 
 # Metadata keys the service reads; the trainer writes them (absent ones fall back as documented).
 META_TOP_K = "top_k"
@@ -162,14 +168,17 @@ class RecoStore:
 
         meta, fallbacks, published = await self._call(load)
         try:
+            meta = orjson.loads(meta) if meta else {}
+            if not isinstance(meta, dict):
+                raise RankingFormatError("its metadata is not a JSON object")
             return ModelState(
                 version=version,
-                meta=orjson.loads(meta) if meta else {},
+                meta=meta,
                 fallbacks={name.decode(): decode_ranking(blob) for name, blob in fallbacks.items()},
                 published_at=datetime.fromtimestamp(published, UTC) if published else None,
             )
-        except (orjson.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
-            raise StoreUnavailableError(f"model version {version} is unreadable: {exc!r}") from exc
+        except (ValueError, UnicodeDecodeError) as exc:  # JSON, ranking and encoding errors
+            raise StoreUnavailableError(f"model version {version} is unreadable: {exc}") from exc
 
     async def _ranking(self, key: str, field: str) -> Ranking | None:
         blob = await self._call(lambda: self._reader.hget(key, field))
@@ -177,8 +186,10 @@ class RecoStore:
             return None
         try:
             return decode_ranking(blob)
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            raise StoreUnavailableError(f"stored ranking {key}[{field}] is unreadable") from exc
+        except RankingFormatError as exc:
+            raise StoreUnavailableError(
+                f"stored ranking {key}[{field}] is unreadable: {exc}"
+            ) from exc
 
     async def user_ranking(self, version: str, user_id: str) -> Ranking | None:
         return await self._ranking(self.keys.users(version), user_id)

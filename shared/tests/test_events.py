@@ -1,4 +1,5 @@
 import gzip
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -8,6 +9,7 @@ import pytest
 
 from vitrina_shared import events as ev
 from vitrina_shared.events import EventReadError, clean_events, merge_event_logs, read_events
+from vitrina_shared.ids import is_valid_id
 from vitrina_shared.schema import Columns, Raw
 
 HEADER = "platform,utc_event_time,utc_event_date,user_id,event_type,ecom.price100,ecom.qty,ecom.nm"
@@ -103,6 +105,28 @@ def test_128_bit_ids_stay_exact_strings(tmp_path):
         ("Site,2023-08-01 10:00:00+00:00,2023-08-01,u1,view_item,100,0,5", ev.BAD_QTY),
         ("Site,2023-08-01 10:00:00+00:00,2023-08-01,u1,view_item,100,,5", ev.BAD_QTY),
         (f"Site,2023-08-01 10:00:00+00:00,2023-08-01,{'9' * 200},view_item,100,1,5", ev.BAD_ID),
+        # Beyond int64 (the cast used to abort the whole read) and beyond the documented range.
+        (
+            "Site,2023-08-01 10:00:00+00:00,2023-08-01,u1,view_item,99999999999999999999,1,5",
+            ev.BAD_PRICE,
+        ),
+        ("Site,2023-08-01 10:00:00+00:00,2023-08-01,u1,view_item,1000000000001,1,5", ev.BAD_PRICE),
+        (
+            "Site,2023-08-01 10:00:00+00:00,2023-08-01,u1,view_item,100,99999999999999999999,5",
+            ev.BAD_QTY,
+        ),
+        ("Site,2023-08-01 10:00:00+00:00,2023-08-01,u1,view_item,100,1000001,5", ev.BAD_QTY),
+        # Ids follow `vitrina_shared.ids`: what reco-service would refuse is never trained on.
+        ("Site,2023-08-01 10:00:00+00:00,2023-08-01,u\u00851,view_item,100,1,5", ev.BAD_ID),
+        ("Site,2023-08-01 10:00:00+00:00,2023-08-01,u\u20281,view_item,100,1,5", ev.BAD_ID),
+        ("Site,2023-08-01 10:00:00+00:00,2023-08-01,u1,view_item,100,1,\u200b5", ev.BAD_ID),
+        ("Site,2023-08-01 10:00:00+00:00,2023-08-01,u\u202e1,view_item,100,1,5", ev.BAD_ID),
+        ("Site,2023-08-01 10:00:00+00:00,2023-08-01,u\x001,view_item,100,1,5", ev.BAD_ID),
+        ("Site,2023-08-01 10:00:00+00:00,2023-08-01,u 1,view_item,100,1,5", ev.BAD_ID),
+        ("Site,2023-08-01 10:00:00+00:00,2023-08-01,u\u00a01,view_item,100,1,5", ev.BAD_ID),
+        ('Site,2023-08-01 10:00:00+00:00,2023-08-01,"u,1",view_item,100,1,5', ev.BAD_ID),
+        ("Site,2023-08-01 10:00:00+00:00,2023-08-01,u1,view_item,100,1", ev.MALFORMED_ROW),
+        ("Site,2023-08-01 10:00:00+00:00,u1\x00,view_item,100,1,5,6,7", ev.MALFORMED_ROW),
     ],
 )
 def test_bad_rows_are_skipped_and_counted(tmp_path, row, reason):
@@ -111,6 +135,38 @@ def test_bad_rows_are_skipped_and_counted(tmp_path, row, reason):
     assert log.events[Columns.USER].tolist() == ["ok"]
     assert log.skipped == {reason: 1}
     assert log.rows_skipped == 1
+
+
+def test_the_reader_and_the_id_rule_agree_on_every_character():
+    """Column-wise checks must keep exactly the ids `is_valid_id` accepts, whatever the script."""
+    chars = [chr(c) for c in range(0x30000) if not 0xD800 <= c < 0xE000]
+    ids = pa.array([f"a{c}b" for c in chars] + ["", "x" * 128, "x" * 129, "é" * 128, "é" * 129])
+    assert ev.breaks_id_rule(ids).to_pylist() == [not is_valid_id(v) for v in ids.to_pylist()]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("events.csv.gz", "garbage", "not a readable gzip-compressed CSV file"),
+        ("events.csv.gz", "truncated", "not a readable gzip-compressed CSV file"),
+        ("events.csv", "garbage", "events.csv: "),
+        ("events.parquet", "garbage", "not a readable Parquet file"),
+        ("events.parquet", "truncated", "not a readable Parquet file"),
+    ],
+)
+def test_a_garbage_or_truncated_file_is_one_clear_error(tmp_path, name, content, says):
+    rows = [GOOD.format(user=f"u{n}", event="view_item", item=n) for n in range(50_000)]
+    path = write(tmp_path, *rows, name="events.csv.gz")
+    if name.endswith(".parquet"):
+        pq.write_table(read_events(path).events.astype(str).pipe(pa.Table.from_pandas), path)
+    body = path.read_bytes()
+    path.unlink()
+    target = tmp_path / name
+    garbage = bytes(range(256)) * 64
+    target.write_bytes(body[: len(body) // 2] if content == "truncated" else garbage)
+    with pytest.raises(EventReadError, match=re.escape(f"{target}: ")) as caught:
+        read_events(target)
+    assert says in str(caught.value)
 
 
 def test_duplicates_counted_and_extra_columns_ignored(tmp_path):

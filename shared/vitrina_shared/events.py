@@ -3,11 +3,14 @@
 It reads the marketplace export's schema from .csv, .csv.gz, .parquet or folders of them, in
 chunks with pyarrow, and copes with what real exports contain: bracketed lists over several
 products, `ec.`-prefixed event types, 128-bit ids (kept as strings), missing values, bad times,
-non-positive prices or quantities, duplicates and extra columns. A row that cannot be read is
-skipped and counted by reason; only a missing required column or an input without a single
-valid event is an error.
+non-positive or absurd prices or quantities, ids breaking the id rule (`vitrina_shared.ids`),
+rows with the wrong number of fields, duplicates and extra columns. A row that cannot be read is
+skipped and counted by reason; only a file that is not CSV/gzip/Parquet at all, a missing required
+column or an input without a single valid event is an error (`EventReadError`, naming the file).
 """
 
+import csv
+import gzip
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,25 +22,27 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from vitrina_shared.schema import EVENT_TYPES, EXPORT_PREFIX, Columns, Raw
+from vitrina_shared.ids import MAX_ID_LENGTH, is_valid_id
+from vitrina_shared.schema import EVENT_TYPES, EXPORT_PREFIX, MAX_PRICE100, MAX_QTY, Columns, Raw
 
 CSV_BLOCK_BYTES = 64 << 20
+HEADER_BYTES = 1 << 20
 EVENT_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 CATALOG_NAMES = ("items.csv", "items.csv.gz", "items.parquet")
 LIST_COLUMNS = (Raw.ITEM_ID, Raw.PRICE100, Raw.QTY)
 NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
-MAX_ID_LENGTH = 128
 CATEGORICAL = (Columns.USER, Columns.ITEM, Columns.EVENT, Columns.PLATFORM)
 
 # Reasons a row is skipped; each skipped row is counted once, under the first reason it meets.
+MALFORMED_ROW = "malformed CSV row (wrong number of fields)"
 LIST_LENGTHS = "lists of unequal length"
 MISSING_USER = "missing user_id"
 MISSING_ITEM = "missing item id (ecom.nm)"
-BAD_ID = "id longer than 128 characters"
+BAD_ID = f"id breaking the id rule (1 to {MAX_ID_LENGTH} printable characters, no space or comma)"
 UNKNOWN_EVENT = "unknown event_type"
 BAD_TIME = "bad utc_event_time"
-BAD_PRICE = "missing, non-numeric or non-positive price"
-BAD_QTY = "missing, non-numeric or non-positive quantity"
+BAD_PRICE = f"missing, non-numeric, non-positive or over {MAX_PRICE100:,} price"
+BAD_QTY = f"missing, non-numeric, non-positive or over {MAX_QTY:,} quantity"
 DUPLICATE = "duplicate row"
 
 
@@ -84,36 +89,77 @@ def find_event_files(paths: str | Path | Sequence[str | Path]) -> list[Path]:
     return found
 
 
-def _batches(path: Path) -> Iterator[pa.RecordBatch]:
-    """The file's rows as batches with every column read as text, so nothing is mis-parsed."""
+def _batches(path: Path, cleaner: "_Cleaner") -> Iterator[pa.RecordBatch]:
+    """The file's rows as batches with every column read as text, so nothing is mis-parsed.
+
+    A file that is not what its name says (garbage, a truncated gzip stream, a broken Parquet
+    footer) is an `EventReadError` naming it; a CSV row with the wrong number of fields is
+    counted by `cleaner` and skipped.
+    """
     if path.name.endswith(".parquet"):
-        parquet = pq.ParquetFile(path)
-        _check_columns(path, parquet.schema_arrow.names)
-        for batch in parquet.iter_batches(batch_size=1_000_000):
-            yield pa.RecordBatch.from_arrays(
-                [pc.cast(col, pa.string()) for col in batch.columns], names=batch.schema.names
-            )
+        yield from _parquet_batches(path)
         return
+
+    _check_columns(path, _csv_header(path))
+
+    def skip_malformed_row(row: pacsv.InvalidRow) -> str:
+        cleaner.rows_read += 1
+        cleaner.skipped[MALFORMED_ROW] += 1
+        return "skip"
+
     try:
         reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=skip_malformed_row),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in Raw.ALL},
                 strings_can_be_null=True,
             ),
         )
     except pa.ArrowInvalid as exc:
-        if "Empty CSV file" in str(exc):
-            raise EventReadError(f"{path}: the file is empty") from exc
         raise EventReadError(f"{path}: not a readable CSV file ({exc})") from exc
-    _check_columns(path, reader.schema.names)
+    except OSError as exc:  # a .csv.gz cut short
+        raise EventReadError(f"{path}: not a readable {_kind(path)} file ({exc})") from exc
     try:
         for batch in reader:
             # Extra columns may have any type; only ours are needed from here on.
             yield batch.select([name for name in Raw.ALL if name in batch.schema.names])
     except pa.ArrowInvalid as exc:
         raise EventReadError(f"{path}: malformed CSV ({exc})") from exc
+    except OSError as exc:
+        raise EventReadError(f"{path}: not a readable {_kind(path)} file ({exc})") from exc
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The column names, read before Arrow sees the file: a file that is not (gzip-compressed)
+    UTF-8 text fails here, in one clear line, before Arrow parses rows of garbage."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as file:
+            line = file.readline(HEADER_BYTES)
+        text = line.decode("utf-8-sig")
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise EventReadError(f"{path}: not a readable {_kind(path)} file ({exc})") from exc
+    if not text.strip():
+        raise EventReadError(f"{path}: the file is empty")
+    return next(csv.reader([text]))
+
+
+def _kind(path: Path) -> str:
+    return "gzip-compressed CSV" if path.name.endswith(".gz") else "CSV"
+
+
+def _parquet_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    try:
+        parquet = pq.ParquetFile(path)
+        _check_columns(path, parquet.schema_arrow.names)
+        for batch in parquet.iter_batches(batch_size=1_000_000):
+            yield pa.RecordBatch.from_arrays(
+                [pc.cast(col, pa.string()) for col in batch.columns], names=batch.schema.names
+            )
+    except (pa.ArrowException, OSError) as exc:
+        raise EventReadError(f"{path}: not a readable Parquet file ({exc})") from exc
 
 
 def _check_columns(path: Path | str, names: Iterable[str]) -> None:
@@ -124,6 +170,29 @@ def _check_columns(path: Path | str, names: Iterable[str]) -> None:
 
 def _blank(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), ""), True)
+
+
+def breaks_id_rule(ids: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """True where an id breaks `vitrina_shared.ids.is_valid_id`, computed column-wise.
+
+    Arrow's Unicode tables may be newer than Python's, so the few distinct non-ASCII ids that pass
+    the column-wise test are decided by `is_valid_id` itself: reader and services agree exactly.
+    """
+    length = pc.utf8_length(ids)
+    ok = pc.and_(
+        pc.and_(pc.greater(length, 0), pc.less_equal(length, MAX_ID_LENGTH)),
+        pc.and_(
+            pc.utf8_is_printable(ids),
+            pc.invert(pc.match_substring_regex(ids, "[ ,]")),
+        ),
+    )
+    ok = pc.fill_null(ok, False)
+    foreign = pc.and_(ok, pc.invert(pc.string_is_ascii(ids)))
+    if pc.any(foreign).as_py():
+        refused = [v for v in pc.unique(pc.filter(ids, foreign)).to_pylist() if not is_valid_id(v)]
+        if refused:
+            ok = pc.and_(ok, pc.invert(pc.is_in(ids, value_set=pa.array(refused, pa.string()))))
+    return pc.invert(ok)
 
 
 class _Cleaner:
@@ -159,11 +228,8 @@ class _Cleaner:
         table = table.set_column(table.column_names.index(Raw.ITEM_ID), Raw.ITEM_ID, item)
         table = self._drop(table, _blank(table[Raw.USER_ID]), MISSING_USER)
         table = self._drop(table, _blank(table[Raw.ITEM_ID]), MISSING_ITEM)
-        too_long = pc.or_(
-            pc.greater(pc.utf8_length(table[Raw.USER_ID]), MAX_ID_LENGTH),
-            pc.greater(pc.utf8_length(table[Raw.ITEM_ID]), MAX_ID_LENGTH),
-        )
-        table = self._drop(table, too_long, BAD_ID)
+        bad_id = pc.or_(breaks_id_rule(table[Raw.USER_ID]), breaks_id_rule(table[Raw.ITEM_ID]))
+        table = self._drop(table, bad_id, BAD_ID)
 
         event = pc.utf8_lower(pc.utf8_trim_whitespace(pc.fill_null(table[Raw.EVENT_TYPE], "")))
         event = pc.replace_substring_regex(event, f"^{EXPORT_PREFIX.replace('.', r'[.]')}", "")
@@ -177,16 +243,18 @@ class _Cleaner:
         table = table.append_column(Columns.DATETIME, pa.array(times, pa.timestamp("ns", "UTC")))
         table = self._drop(table, pc.is_null(table[Columns.DATETIME]), BAD_TIME)
 
-        for raw, name, reason in (
-            (Raw.PRICE100, Columns.PRICE, BAD_PRICE),
-            (Raw.QTY, Columns.QTY, BAD_QTY),
+        for raw, name, reason, largest in (
+            (Raw.PRICE100, Columns.PRICE, BAD_PRICE, MAX_PRICE100),
+            (Raw.QTY, Columns.QTY, BAD_QTY, MAX_QTY),
         ):
             text = pc.utf8_trim_whitespace(pc.fill_null(table[raw], ""))
             numeric = pc.match_substring_regex(text, NUMBER)
             value = pc.cast(pc.if_else(numeric, text, pa.scalar(None, pa.string())), pa.float64())
-            bad = pc.fill_null(pc.less_equal(value, 0), True)
-            table = table.append_column(name, pc.cast(pc.round(value), pa.int64()))
-            table = self._drop(table, bad, reason)
+            bad = pc.fill_null(pc.or_(pc.less_equal(value, 0), pc.greater(value, largest)), True)
+            # Out-of-range values are dropped before the cast to int64, which they would overflow.
+            table = self._drop(table.append_column(name, value), bad, reason)
+            whole = pc.cast(pc.round(table[name]), pa.int64())
+            table = table.set_column(table.column_names.index(name), name, whole)
 
         platform = pc.utf8_trim_whitespace(pc.fill_null(table[Raw.PLATFORM], ""))
         platform = pc.if_else(pc.equal(platform, ""), "unknown", platform)
@@ -262,7 +330,9 @@ def read_events(paths: str | Path | Sequence[str | Path], progress: bool = False
     files = find_event_files(paths)
     cleaner = _Cleaner()
     tables = []
-    batches: Iterable[pa.RecordBatch] = (batch for path in files for batch in _batches(path))
+    batches: Iterable[pa.RecordBatch] = (
+        batch for path in files for batch in _batches(path, cleaner)
+    )
     if progress:
         from tqdm import tqdm
 

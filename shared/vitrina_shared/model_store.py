@@ -144,12 +144,6 @@ class ModelStore:
         value = self.client.get(self.keys.lock)
         return value.decode() if value is not None else None
 
-    def ensure_unlocked(self) -> None:
-        """Refuse early, with `begin`'s message, while another run holds the publishing lock."""
-        holder = self.lock_holder()
-        if holder is not None:
-            raise PublishError(self._locked_message(holder))
-
     def _locked_message(self, holder: str | None) -> str:
         return (
             f"another run is publishing version {holder or '?'}; if it died, its lock expires "

@@ -21,6 +21,13 @@ from dataclasses import dataclass, field
 import orjson
 
 POPULAR = "popular"
+# The longest list a version may store (per user, per product, per fallback): the trainer's
+# settings refuse more, and no request's `k` may ask for more.
+MAX_STORED_K = 1000
+
+
+class RankingFormatError(ValueError):
+    """A stored ranking is not the JSON `encode_ranking` writes (corrupt or foreign data)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,26 @@ def encode_ranking(
     return orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(type(v) is str for v in value)
+
+
 def decode_ranking(blob: bytes | str) -> Ranking:
-    payload = orjson.loads(blob)
-    return Ranking(payload["items"], payload["scores"], payload.get("bought", []))
+    """The ranking in `blob`, checked field by field: ids are strings, scores are numbers.
+
+    Raises `RankingFormatError` for anything else, so corrupt data is never served as a ranking.
+    """
+    try:
+        payload = orjson.loads(blob)
+    except orjson.JSONDecodeError as exc:
+        raise RankingFormatError(f"not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise RankingFormatError(f"a JSON {type(payload).__name__}, not an object")
+    items, scores, bought = payload.get("items"), payload.get("scores"), payload.get("bought", [])
+    if not (_strings(items) and _strings(bought)):
+        raise RankingFormatError("`items` and `bought` must be lists of strings")
+    if not (isinstance(scores, list) and all(type(s) in (float, int) for s in scores)):
+        raise RankingFormatError("`scores` must be a list of numbers")
+    if len(items) != len(scores):
+        raise RankingFormatError(f"{len(items)} items but {len(scores)} scores")
+    return Ranking(items, scores, bought)

@@ -59,6 +59,11 @@ class EventType(StrEnum):
 
 
 EVENT_TYPES = tuple(e.value for e in EventType)
+
+# The documented range of a price (× 100, minor units) and a quantity: larger ones are data errors
+# (a price of 10^30 would overflow int64), and within it price × quantity always fits in int64.
+MAX_PRICE100 = 10**12
+MAX_QTY = 10**6
 EXPORT_PREFIX = "ec."
 PLATFORMS = ("Android", "iOS", "Site")
 

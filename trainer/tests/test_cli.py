@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -6,6 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from vitrina_shared.events import BAD_PRICE
+from vitrina_shared.log_format import CONTROL
 from vitrina_shared.model_meta import DataSummary, ModelMeta
 from vitrina_shared.model_store import ModelStore
 from vitrina_shared.redis_layout import POPULAR, decode_ranking
@@ -178,3 +181,82 @@ def test_the_console_script_prints_no_traceback(tmp_path):
         "vitrina-trainer eda: error: " in result.stderr
         and "no such file or folder" in result.stderr
     )
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "vitrina_trainer.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0"},
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess, command: str) -> str:
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"vitrina-trainer {command}: error: ")
+    assert not CONTROL.search(line)
+    return line
+
+
+GARBAGE = bytes(range(256)) * 64
+
+
+@pytest.mark.parametrize(
+    ("name", "cut"),
+    [
+        ("events.csv.gz", "garbage"),
+        ("events.csv.gz", "truncated"),
+        ("events.parquet", "garbage"),
+        ("events.csv", "garbage"),
+    ],
+)
+def test_a_garbage_events_file_is_one_line_naming_it(dataset, tmp_path, name, cut):
+    body = (dataset / "events.csv.gz").read_bytes()
+    path = tmp_path / name
+    path.write_bytes(body[: len(body) // 2] if cut == "truncated" else GARBAGE)
+    line = one_error_line(run_cli("eda", "--events", str(path)), "eda")
+    assert str(path) in line
+
+
+@pytest.mark.parametrize("name", ["items.csv", "items.csv.gz"])
+def test_a_garbage_catalog_is_one_line_naming_it(dataset, tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(GARBAGE)
+    result = run_cli("evaluate", "--events", str(dataset / "events.csv.gz"), "--items", str(path))
+    assert f"{path}: not a readable CSV file" in one_error_line(result, "evaluate")
+
+
+def test_control_characters_never_reach_the_terminal_raw(tmp_path):
+    path = tmp_path / "events\x1b[2J\x07\nforged.csv"
+    line = one_error_line(run_cli("eda", "--events", str(path)), "eda")
+    assert "events\\x1b[2J\\x07\\x0aforged.csv: no such file or folder" in line
+
+
+def test_the_trainer_log_escapes_control_characters():
+    code = (
+        "import logging; from vitrina_trainer.stages import configure_logging; "
+        "configure_logging(); logging.getLogger('vitrina_trainer').warning('bad %s', 'a\\x00b\\nc')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    (line,) = result.stderr.splitlines()
+    assert line.endswith("WARNING vitrina_trainer: bad a\\x00b\\x0ac")
+
+
+def test_an_events_row_beyond_int64_is_skipped_and_counted(env, tmp_path, capsys):
+    rows = [
+        f"Site,2024-01-0{day} 10:00:00+00:00,,u{user},purchase,100,1,i{(user + day) % 7}\n"
+        for day in range(1, 8)
+        for user in range(40)
+    ]
+    huge = "Site,2024-01-02 10:00:00+00:00,,u1,purchase,99999999999999999999,1,i1\n"
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + "".join(rows) + huge)
+    assert main(["eda", "--events", str(path), "--out", str(tmp_path / "eda")]) == 0
+    quality = json.loads((tmp_path / "eda" / "eda.json").read_text())["quality"]
+    assert (quality["rows_read"], quality["events_kept"]) == (281, 280)
+    assert [(s["reason"], s["rows"]) for s in quality["skipped"]] == [(BAD_PRICE, 1)]

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vitrina_shared.log_format import escape_controls
 from vitrina_trainer.errors import EXPECTED_ERRORS, TrainerError
 from vitrina_trainer.stages import configure_logging
 
@@ -103,15 +104,12 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _health(args: argparse.Namespace) -> int:
-    from vitrina_trainer.publish import connect_store
+    from vitrina_shared.model_store import ModelStore
     from vitrina_trainer.schedule import ScheduleState, health
 
     settings = _settings(args)
-    store = connect_store(settings)
-    try:
+    with ModelStore.connect(settings, settings.redis_timeout_s) as store:
         active = store.active_version()
-    finally:
-        store.client.close()
     healthy, message = health(active, ScheduleState.load(settings.schedule_state_path))
     print(f"{'healthy' if healthy else 'unhealthy'}: {message}")
     return 0 if healthy else 1
@@ -215,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except EXPECTED_ERRORS as exc:
-        print(f"vitrina-trainer {args.command}: error: {exc}", file=sys.stderr)
+        print(
+            f"vitrina-trainer {args.command}: error: {escape_controls(str(exc))}", file=sys.stderr
+        )
         return 1
     except KeyboardInterrupt:
         print(f"vitrina-trainer {args.command}: interrupted", file=sys.stderr)

@@ -3,6 +3,7 @@
 Redis is checked before the expensive steps, so a run with nowhere to publish fails in seconds.
 """
 
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -12,18 +13,19 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import redis
 
 from vitrina_shared.catalog import read_items
 from vitrina_shared.events import EventLog, merge_event_logs, read_events
 from vitrina_shared.model_meta import DataSummary, ModelMeta
-from vitrina_shared.model_store import ModelStore
+from vitrina_shared.model_store import ModelStore, PublishError, VersionWriter
 from vitrina_shared.schema import Columns
 from vitrina_shared.settings import hide_password
 from vitrina_trainer.eda import write_eda
 from vitrina_trainer.errors import TrainerError
 from vitrina_trainer.evaluation import last_evaluation
 from vitrina_trainer.interactions import text_codes
-from vitrina_trainer.publish import Published, bought_items, publish
+from vitrina_trainer.publish import LockKeeper, Published, bought_items, publish
 from vitrina_trainer.recommender import RecommenderConfig, TwoStageRecommender
 from vitrina_trainer.settings import TrainerSettings
 from vitrina_trainer.shop_db import read_shop_events
@@ -71,15 +73,18 @@ def data_summary(event_log: EventLog) -> DataSummary:
     )
 
 
-def connect_for_run(settings: TrainerSettings) -> ModelStore:
-    """The model store, after checking that no other run is publishing."""
+def connect_for_run(settings: TrainerSettings) -> tuple[ModelStore, VersionWriter]:
+    """The model store, with the publishing lock taken before any training: a second run
+    started meanwhile fails in seconds (one line naming the holder), not after training."""
     store = ModelStore.connect(settings, settings.redis_timeout_s)
     try:
-        store.ensure_unlocked()
+        return store, store.begin()
+    except PublishError as exc:
+        store.close()
+        raise TrainerError(str(exc)) from exc
     except BaseException:
         store.close()
         raise
-    return store
 
 
 def run(
@@ -93,49 +98,61 @@ def run(
     """Train on everything and publish a new version; the previous one serves until then."""
     stages = stages or StageLog()
     with stages.stage("connect"):
-        store = connect_for_run(settings)
+        store, writer = connect_for_run(settings)
+    keeper = LockKeeper(writer)
     with store:
-        with stages.stage("load"):
-            event_log = load_events(events, shop_db_url)
-            catalog = read_items(items) if items else None
-            data = data_summary(event_log)
-            log.info(
-                "%d events of %d users and %d products, %s … %s",
-                data.events, data.users, data.items, data.first, data.last,
-            )  # fmt: skip
-        with stages.stage("eda"):
-            write_eda(event_log, settings.reports_dir)
-        with stages.stage("fit"):
-            config = config or RecommenderConfig(threads=settings.threads)
-            model = TwoStageRecommender(config).fit(event_log.events, catalog)
-        with stages.stage("recommend"):
-            # Every customer in order of first event, found on the integer codes: turning each
-            # event's id into a Python string first costs seconds per million events.
-            codes, names = text_codes(event_log.events[Columns.USER])
-            users = names[pd.unique(codes[codes >= 0])]
-            recommendations = model.recommend(users, settings.top_k)
-            similar = model.similar_items(settings.similar_k)
-            popular = model.popular(settings.fallback_k)
-            bought = bought_items(event_log.events)
-        meta = ModelMeta(
-            trained_at=datetime.now(UTC),
-            top_k=settings.top_k,
-            similar_k=settings.similar_k,
-            data=data,
-            metrics=last_evaluation(settings.evaluation_json),
-            config=model.config.model_dump(mode="json"),
-            feature_importance=model.feature_importance().head(IMPORTANCES_KEPT).round(6).to_dict(),
-            stages=stages.as_dicts(),
-        )
-        with stages.stage("publish"):
-            published = publish(
-                store,
-                recommendations,
-                similar,
-                popular,
-                meta,
-                bought=bought,
-                keep=settings.versions_kept,
+        try:
+            with stages.stage("load"):
+                event_log = load_events(events, shop_db_url)
+                catalog = read_items(items) if items else None
+                data = data_summary(event_log)
+                log.info(
+                    "%d events of %d users and %d products, %s … %s",
+                    data.events, data.users, data.items, data.first, data.last,
+                )  # fmt: skip
+            with stages.stage("eda"):
+                write_eda(event_log, settings.reports_dir)
+            with stages.stage("fit"):
+                config = config or RecommenderConfig(threads=settings.threads)
+                model = TwoStageRecommender(config).fit(event_log.events, catalog)
+            with stages.stage("recommend"):
+                # Every customer in order of first event, found on the integer codes: turning each
+                # event's id into a Python string first costs seconds per million events.
+                codes, names = text_codes(event_log.events[Columns.USER])
+                users = names[pd.unique(codes[codes >= 0])]
+                recommendations = model.recommend(users, settings.top_k)
+                similar = model.similar_items(settings.similar_k)
+                popular = model.popular(settings.fallback_k)
+                bought = bought_items(event_log.events)
+            meta = ModelMeta(
+                trained_at=datetime.now(UTC),
+                top_k=settings.top_k,
+                similar_k=settings.similar_k,
+                data=data,
+                metrics=last_evaluation(settings.evaluation_json),
+                config=model.config.model_dump(mode="json"),
+                feature_importance=model.feature_importance()
+                .head(IMPORTANCES_KEPT)
+                .round(6)
+                .to_dict(),
+                stages=stages.as_dicts(),
             )
+            keeper.stop()  # from here on, publishing renews the lock with every batch it writes
+            with stages.stage("publish"):
+                published = publish(
+                    store,
+                    recommendations,
+                    similar,
+                    popular,
+                    meta,
+                    bought=bought,
+                    keep=settings.versions_kept,
+                    writer=writer,
+                )
+        except BaseException:
+            keeper.stop()
+            with contextlib.suppress(redis.RedisError):
+                store.abort(writer)  # a failure before publishing: drop the lock for the next run
+            raise
     log.info("run done in %.1f s: version %s is active", stages.total_seconds, published.version)
     return RunResult(published, data, stages)

@@ -8,6 +8,7 @@ the only per-user Python is slicing and encoding each user's blob.
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import pandas as pd
 import redis
 
 from vitrina_shared.model_meta import Counts, ModelMeta
-from vitrina_shared.model_store import ModelStore
+from vitrina_shared.model_store import LOCK_SECONDS, ModelStore, PublishError, VersionWriter
 from vitrina_shared.redis_layout import POPULAR, encode_ranking
 from vitrina_shared.schema import Columns, EventType
 from vitrina_trainer.stages import progress
@@ -26,6 +27,8 @@ from vitrina_trainer.stages import progress
 log = logging.getLogger(__name__)
 
 BOUGHT_KEPT = 500
+# While a run trains, its publishing lock is renewed this often: well inside its expiry.
+RENEW_SECONDS = LOCK_SECONDS / 5
 
 
 @dataclass(frozen=True)
@@ -118,16 +121,18 @@ def publish(
     meta: ModelMeta,
     bought: pd.DataFrame | None = None,
     keep: int = 3,
+    writer: VersionWriter | None = None,
 ) -> Published:
     """Write a new version and activate it; on any failure abort it and re-raise; then prune.
 
     `recommendations`: user, item, score, rank; `similar`: target item (the product asked
-    about), item, score, rank; `popular`: item, score, rank; `bought`: user, item.
+    about), item, score, rank; `popular`: item, score, rank; `bought`: user, item. `writer`:
+    the version begun (its lock taken) before training; a new one is begun when not given.
     """
     started = time.perf_counter()
     n_users = recommendations[Columns.USER].nunique()
     n_similar = similar[Columns.TARGET_ITEM].nunique()
-    writer = store.begin()
+    writer = writer or store.begin()
     try:
         users = writer.write_users(
             progress(
@@ -180,3 +185,25 @@ def publish(
     if pruned:
         log.info("pruned versions %s", ", ".join(pruned))
     return Published(writer.version, users, similar_written, fallbacks, seconds)
+
+
+class LockKeeper:
+    """Renews a version's publishing lock from a thread while the run trains (longer than the
+    lock lives unrenewed), until `stop`; the lock was taken first so a second run fails fast."""
+
+    def __init__(self, writer: VersionWriter, every: float = RENEW_SECONDS):
+        self.writer, self.every = writer, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="publishing-lock", daemon=True)
+        self._thread.start()
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.writer.renew_lock()
+            except (PublishError, redis.RedisError) as exc:
+                log.warning("could not renew the publishing lock: %s", exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()

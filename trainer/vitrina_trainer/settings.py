@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from vitrina_shared.redis_layout import MAX_STORED_K
 from vitrina_shared.settings import VitrinaSettings
 
 
@@ -13,13 +14,25 @@ class TrainerSettings(VitrinaSettings):
     """Everything `vitrina-trainer` needs besides its input paths."""
 
     top_k: int = Field(
-        100, ge=50, validation_alias="TRAINER_TOP_K", description="Products stored per user."
+        100,
+        ge=50,
+        le=MAX_STORED_K,
+        validation_alias="TRAINER_TOP_K",
+        description="Products stored per user.",
     )
     similar_k: int = Field(
-        20, ge=1, validation_alias="TRAINER_SIMILAR_K", description="Similar products per product."
+        20,
+        ge=1,
+        le=MAX_STORED_K,
+        validation_alias="TRAINER_SIMILAR_K",
+        description="Similar products per product.",
     )
     fallback_k: int = Field(
-        100, ge=10, validation_alias="TRAINER_FALLBACK_K", description="Length of each fallback."
+        100,
+        ge=10,
+        le=MAX_STORED_K,
+        validation_alias="TRAINER_FALLBACK_K",
+        description="Length of each fallback.",
     )
     versions_kept: int = Field(
         3, ge=1, validation_alias="TRAINER_VERSIONS_KEPT", description="Versions kept for rollback."

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 import psutil
 from tqdm import tqdm
 
+from vitrina_shared.log_format import SafeFormatter
+
 log = logging.getLogger("vitrina_trainer")
 T = TypeVar("T")
 MB = 1024 * 1024
@@ -89,11 +91,11 @@ def progress(
 
 
 def configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    """Log lines on stderr, with any control character of a message (a NUL of a bad input file,
+    an escape sequence in a path) written as a visible escape."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
 def exit_on_sigterm() -> None:
