@@ -110,7 +110,7 @@ def test_a_failed_order_writes_nothing(
     def broken(*_args: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(orders.carts, "clear", broken)
+    monkeypatch.setattr(orders, "log_events", broken)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     assert shopper.checkout().status_code == 500
     assert len(_event_log(app)) == before

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app, g
 from flask.cli import with_appcontext
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from vitrina_shop.importer import ImportReport, import_data
@@ -32,9 +32,18 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+# Columns added to tables after their first release: databases made before get them at start.
+ADDED_COLUMNS = (("orders", "checkout_key", "VARCHAR(64)", "ix_orders_checkout_key"),)
+
+
 def create_tables(engine: Engine) -> None:
     """Create what is missing; existing tables and rows are kept (safe to run again)."""
     Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        for table, column, sql_type, unique_index in ADDED_COLUMNS:
+            if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+                conn.execute(text(f"CREATE UNIQUE INDEX {unique_index} ON {table} ({column})"))
 
 
 def get_db() -> Session:

@@ -2,7 +2,14 @@
 (sign out, cart lines, demo rows) alike, has its CSRF token checked by the app's CSRFProtect."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms import (
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Regexp
 
 MAX_QTY = 99
@@ -20,6 +27,9 @@ class CartLineForm(FlaskForm):
 
 
 class CheckoutForm(FlaskForm):
+    """`key` is made when the page is shown: submitting the same form twice places one order."""
+
+    key = HiddenField(validators=[DataRequired(), Length(max=64)])
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
     address = TextAreaField("Delivery address", validators=[DataRequired(), Length(5, 500)])
 

@@ -16,9 +16,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from vitrina_shared.ids import MAX_ID_LENGTH
 from vitrina_shared.schema import ShopEventLog
 
-ID_LENGTH = 64
+ID_LENGTH = MAX_ID_LENGTH
 
 
 def utcnow() -> datetime:
@@ -77,6 +78,8 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     total100: Mapped[int] = mapped_column(BigInteger)
     address: Mapped[str] = mapped_column(Text)
+    # The checkout form's one-time key: a second submission of the form finds this order.
+    checkout_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
