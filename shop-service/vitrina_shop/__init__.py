@@ -4,8 +4,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app, g, render_template
+from flask import Flask, Response, abort, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from vitrina_shop import (
     auth,
@@ -85,9 +86,20 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def _refuse_nul_bytes() -> None:
+    """before_request: PostgreSQL cannot hold a NUL byte in text, and a log should never show one,
+    so a path, query or form carrying one is refused before anything reads it."""
+    values = [request.path]
+    for multidict in (request.args, request.form) if request.method == "POST" else (request.args,):
+        values.extend(value for _, found in multidict.lists() for value in found)
+    if any("\x00" in value for value in values):
+        abort(400, "Addresses and forms cannot contain NUL characters.")
+
+
 def _register_blueprints(app: Flask) -> None:
     for module in (catalog, product, cart, orders, auth, demo, placeholders, health):
         app.register_blueprint(module.bp)
+    app.before_request(_refuse_nul_bytes)
     app.before_request(visitor.load_user)
 
 
@@ -122,6 +134,10 @@ def _register_errors(app: Flask) -> None:
         return render_template(
             "errors/error.html", code=404, message="This page does not exist."
         ), 404
+
+    @app.errorhandler(400)
+    def bad_request(error: HTTPException) -> tuple[str, int]:
+        return render_template("errors/error.html", code=400, message=error.description), 400
 
     @app.errorhandler(CSRFError)
     def csrf_failed(_error: CSRFError) -> tuple[str, int]:

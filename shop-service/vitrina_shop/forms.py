@@ -12,6 +12,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Regexp
 
+from vitrina_shared.ids import MAX_ID_LENGTH
+
 MAX_QTY = 99
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -51,4 +53,4 @@ class LoginForm(FlaskForm):
 
 
 class DemoSwitchForm(FlaskForm):
-    user_id = StringField("Customer id", validators=[DataRequired(), Length(max=64)])
+    user_id = StringField("Customer id", validators=[DataRequired(), Length(max=MAX_ID_LENGTH)])
