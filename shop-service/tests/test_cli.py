@@ -1,4 +1,5 @@
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,29 @@ def test_init_skips_and_counts_the_rows_no_table_can_hold(
     assert stored[longest] == ("Longest id", "kitchen", 200)
     assert stored["P3"][2] == MAX_PRICE100
     assert not {too_long, "P1", "P2"} & set(stored)
+
+
+@pytest.mark.parametrize("command", [["init"], ["--port", "0"]])
+def test_a_database_nobody_listens_on_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys, command: list[str]
+) -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("DATABASE_URL", f"postgresql+psycopg://shop:pw@127.0.0.1:{port}/shop")
+    with pytest.raises(SystemExit) as exc:
+        cli.main(command)
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "pw" not in err
+    assert f"cannot use the database postgresql+psycopg://shop:***@127.0.0.1:{port}/shop" in err
+
+
+def test_a_weak_production_secret_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setenv("VITRINA_ENV", "production")
+    monkeypatch.setenv("SHOP_SECRET_KEY", "x")
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--port", "0"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("vitrina-shop: ") and "SHOP_SECRET_KEY" in err

@@ -45,7 +45,7 @@ def _config(settings: ShopSettings) -> dict[str, Any]:
         "PAGE_SIZE": settings.page_size,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": settings.secure_cookies,
+        "SESSION_COOKIE_SECURE": settings.secure_cookies_on,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "PASSWORD_HASH_METHOD": "scrypt",
     }

@@ -7,7 +7,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -18,7 +17,7 @@ from werkzeug.wrappers import Response
 from vitrina_shop.db import get_db
 from vitrina_shop.forms import LoginForm, RegisterForm
 from vitrina_shop.models import User
-from vitrina_shop.visitor import new_id, sign_in
+from vitrina_shop.visitor import new_id, sign_in, sign_out
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -93,6 +92,7 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 def logout() -> Response:
     """A POST, so the app's CSRFProtect has checked the token before we get here."""
-    session.clear()
+    sign_out()
+    get_db().commit()
     flash("You have signed out.")
     return redirect(url_for("catalog.home"))

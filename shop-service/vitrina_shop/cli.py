@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
 from vitrina_shared.catalog import CatalogReadError
 from vitrina_shared.events import EventReadError
@@ -29,6 +31,21 @@ class ShopServer(BaseApplication):
 
     def load(self) -> Any:
         return create_app()
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """pydantic's report on one line: the variable and why, without its input echoed back."""
+    return "; ".join(
+        f"{'.'.join(map(str, error['loc']))}: {error['msg']}" if error["loc"] else error["msg"]
+        for error in exc.errors()
+    )
+
+
+def database_problem(app: Flask, exc: OperationalError) -> str:
+    """Which database (password hidden) and the driver's first line, instead of a traceback."""
+    url = engine_of(app).url.render_as_string(hide_password=True)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+    return f"cannot use the database {url}: {reason}"
 
 
 def default_workers() -> int:
@@ -57,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         ShopSettings()
     except ValidationError as exc:
-        parser.error(str(exc))
+        parser.exit(2, f"vitrina-shop: {settings_problem(exc)}\n")
 
     if args.command == "init":
         app = create_app()
@@ -67,6 +84,8 @@ def main(argv: list[str] | None = None) -> None:
             print(initialize(app, args.items or settings.items_to_import, events), flush=True)
         except (CatalogReadError, EventReadError) as exc:
             parser.exit(1, f"vitrina-shop init: {exc}\n")
+        except OperationalError as exc:
+            parser.exit(1, f"vitrina-shop init: {database_problem(app, exc)}\n")
         finally:
             engine_of(app).dispose()
         return
@@ -75,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
         report = prepare(app)
     except (CatalogReadError, EventReadError) as exc:
         parser.exit(1, f"vitrina-shop: cannot import the data: {exc}\n")
+    except OperationalError as exc:
+        parser.exit(1, f"vitrina-shop: {database_problem(app, exc)}\n")
     if report is not None:
         print(f"imported the data into an empty shop: {report}", flush=True)
     engine_of(app).dispose()  # each worker opens its own pool after the fork

@@ -57,6 +57,19 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class SignIn(Base):
+    """A signed-in browser: the session cookie holds this random id, not the customer's, so
+    signing out deletes the row and a copy of the cookie made before no longer signs anyone in."""
+
+    __tablename__ = "sign_ins"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
 class CartLine(Base):
     """One product in a visitor's cart; the owner is a customer id or a guest's session id."""
 
