@@ -145,6 +145,7 @@ def make_app(database_url: str, reco_url: str, **config: object) -> Flask:
             "DEMO_SWITCH": True,
             "PAGE_SIZE": 2,
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast to test; scrypt in production
+            "THROTTLE_STORAGE_URL": None,  # memory, whatever REDIS_URL the machine has
             **config,
         }
     )

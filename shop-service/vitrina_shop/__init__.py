@@ -20,6 +20,7 @@ from vitrina_shop import (
     product,
     products,
     reco,
+    throttle,
     visitor,
 )
 from vitrina_shop.links import image_url, product_url
@@ -48,6 +49,12 @@ def _config(settings: ShopSettings) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": settings.secure_cookies_on,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "PASSWORD_HASH_METHOD": "scrypt",
+        "THROTTLE_STORAGE_URL": settings.redis_url
+        if "redis_url" in settings.model_fields_set
+        else None,
+        "REDIS_PREFIX": settings.redis_prefix,
+        "THROTTLE_PER_ACCOUNT": throttle.PER_ACCOUNT,
+        "THROTTLE_PER_ADDRESS": throttle.PER_ADDRESS,
     }
 
 
@@ -64,6 +71,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     reco.init_app(app)
+    throttle.init_app(app)
     csrf.init_app(app)
     _register_blueprints(app)
     _register_templating(app)
