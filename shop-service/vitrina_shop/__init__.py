@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Flask, Response, abort, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from vitrina_shop import (
@@ -41,6 +43,9 @@ def _config(settings: ShopSettings) -> dict[str, Any]:
         "RECO_TIMEOUT_MS": settings.reco_timeout_ms,
         "RECO_API_TOKEN": settings.reco_api_token,
         "RECO_RETRY_AFTER_S": 2.0,
+        "DB_STATEMENT_TIMEOUT_S": db.STATEMENT_TIMEOUT_S,
+        "DB_REST_S": db.REST_S,
+        "DB_CONNECTIONS": None,  # the server sets it below its thread count
         "DEMO_SWITCH": settings.demo_switch_on,
         "CURRENCY": settings.currency,
         "PAGE_SIZE": settings.page_size,
@@ -152,9 +157,21 @@ def _register_errors(app: Flask) -> None:
         message = "The form has expired or did not come from this site. Please try again."
         return render_template("errors/error.html", code=400, message=message), 400
 
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(PoolTimeout)
+    @app.errorhandler(db.DatabaseUnavailableError)
+    def database_unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
+        if not isinstance(error, db.DatabaseUnavailableError):
+            app.logger.warning("the database failed: %s", str(error).splitlines()[0])
+            db.rest(app)
+        db.close_db()
+        message = "The shop cannot reach its database right now. Please try again in a moment."
+        page = render_template("errors/error.html", code=503, message=message, plain=True)
+        return page, 503, {"Retry-After": str(int(app.config["DB_REST_S"]) or 1)}
+
     @app.errorhandler(500)
     def server_error(_error: Exception) -> tuple[str, int]:
+        """Rendered without the database or the customer (`plain`): either may be what broke."""
         db.close_db()
-        return render_template(
-            "errors/error.html", code=500, message="Something broke on our side."
-        ), 500
+        message = "Something broke on our side."
+        return render_template("errors/error.html", code=500, message=message, plain=True), 500

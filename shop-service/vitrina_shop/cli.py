@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.http import wsgi as gunicorn_wsgi
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
@@ -24,13 +25,29 @@ class ShopServer(BaseApplication):
     def __init__(self, options: dict[str, Any]):
         self.options = options
         super().__init__()
+        hide_server_header()
 
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return create_app()
+        # One thread more than connections: a hung database never holds all of them.
+        return create_app({"DB_CONNECTIONS": max(1, self.options["threads"] - 1)})
+
+
+def hide_server_header() -> None:
+    """gunicorn writes `Server: gunicorn` itself, with no setting to stop it; naming the server
+    helps only an attacker, so its default headers are filtered."""
+    if getattr(gunicorn_wsgi.Response.default_headers, "vitrina_filtered", False):
+        return
+    original = gunicorn_wsgi.Response.default_headers
+
+    def default_headers(response: gunicorn_wsgi.Response) -> list[str]:
+        return [line for line in original(response) if not line.startswith("Server:")]
+
+    default_headers.vitrina_filtered = True
+    gunicorn_wsgi.Response.default_headers = default_headers
 
 
 def settings_problem(exc: ValidationError) -> str:

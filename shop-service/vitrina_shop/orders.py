@@ -24,6 +24,13 @@ bp = Blueprint("orders", __name__, url_prefix="/orders")
 MAX_ORDER_ID = 2**31 - 1
 
 
+@bp.after_request
+def _never_cached(response: Response) -> Response:
+    """Orders hold names and addresses: no browser or proxy keeps a copy of these pages."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _order_with_key(db: Session, user_id: str, key: str) -> Order | None:
     return db.scalar(select(Order).where(Order.checkout_key == key, Order.user_id == user_id))
 

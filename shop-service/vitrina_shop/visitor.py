@@ -22,7 +22,7 @@ def new_id(prefix: str) -> str:
 
 
 # Requests that render no page need no customer: no query for them.
-ANONYMOUS_ENDPOINTS = frozenset({"static", "images.placeholder", "health.health"})
+ANONYMOUS_ENDPOINTS = frozenset({"static", "images.placeholder", "health.health", "health.ready"})
 
 
 SIGN_IN_KEY = "sign_in"
