@@ -67,3 +67,21 @@ def test_the_guest_cart_follows_into_the_account(shopper: Shopper) -> None:
     shopper.add_to_cart("B1", 2)
     shopper.login()
     assert _lines(shopper.client) == [("B1", "2")]
+
+
+def test_a_line_stops_at_99_units(shopper: Shopper) -> None:
+    shopper.add_to_cart("A1", 60)
+    shopper.add_to_cart("A1", 60)
+    assert _lines(shopper.client) == [("A1", "99")]
+    shopper.add_to_cart("A1", 1)
+    assert _lines(shopper.client) == [("A1", "99")]
+
+
+def test_signing_in_adds_the_guest_cart_to_the_customer_s_up_to_99(shopper: Shopper) -> None:
+    shopper.register()
+    shopper.add_to_cart("A1", 70)
+    shopper.logout()
+    shopper.add_to_cart("A1", 50)
+    shopper.add_to_cart("C1", 2)
+    shopper.login()
+    assert _lines(shopper.client) == [("A1", "99"), ("C1", "2")]
