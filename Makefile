@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYPROJECTS := shared/pyproject.toml trainer/pyproject.toml reco-service/pyproject.toml shop-service/pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test test-fast bench bench-data bench-trainer bench-reco bench-shop demo up down train clean
+.PHONY: help install lint format test test-fast bench bench-data bench-trainer bench-reco bench-shop mutation-shop demo up down train clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ bench-reco: $(STAMP) ## reco-service latency and throughput under wrk
 
 bench-shop: $(STAMP) ## the shop's home page under load
 	$(PY) shop-service/bench/bench_shop.py
+
+mutation-shop: $(STAMP) ## mutation testing of the shop's orders, carts, auth, throttle, popular cache (mutmut)
+	cd shop-service && rm -rf mutants && ../$(BIN)/mutmut run --max-children 2; ../$(BIN)/mutmut results
 
 demo: $(STAMP) ## the whole shop on this machine: data, training, Redis, reco-service, shop (DATA=…, RETRAIN=1)
 	$(PY) deploy/stack.py $(if $(DATA),--data $(DATA)) $(if $(ITEMS),--items $(ITEMS)) $(if $(RETRAIN),--retrain)

@@ -13,11 +13,12 @@ def _ids(block: recommendations.Block) -> list[str]:
 
 
 def test_recommended_drops_unknown_and_excluded_products(app: Flask, fake_reco: FakeReco) -> None:
-    fake_reco.answer("/recommendations/u1", ["GONE", "A2", "C1", "B1"])
+    fake_reco.answer("/recommendations/u1", ["GONE", "A2", "C1", "B1", "A1"])
     reco = RecoClient(fake_reco.url, ANSWER_TIMEOUT_S, None)
     with session_scope(app) as db:
         block = recommendations.recommended(db, reco, "u1", 2, ["C1"])
     assert (_ids(block), block.source, block.version) == (["A2", "B1"], "personal", "v-test")
+    assert [query for _, query, _ in fake_reco.requests] == [{"k": ["2"], "exclude": ["C1"]}]
     reco.close()
 
 
@@ -46,7 +47,7 @@ def test_popular_is_kept_per_app_and_leaves_out_the_cart(app: Flask, fake_reco: 
     with app.app_context(), session_scope(app) as db:
         first = recommendations.popular(db, reco, 2)
         second = recommendations.popular(db, reco, 2, ["A1"])
-    assert (_ids(first), first.source) == (["A1", "B1"], "popular")
+    assert (_ids(first), first.source, first.version) == (["A1", "B1"], "popular", "v-test")
     assert _ids(second) == ["B1", "C1"]
     assert [(path, query) for path, query, _ in fake_reco.requests] == [("/popular", {"k": ["4"]})]
     reco.close()

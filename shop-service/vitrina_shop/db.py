@@ -73,7 +73,14 @@ def make_engine(
 
 
 # Columns added to tables after their first release: databases made before get them at start.
-ADDED_COLUMNS = (("orders", "checkout_key", "VARCHAR(64)", "ix_orders_checkout_key"),)
+ADDED_COLUMNS = (
+    (
+        "orders",
+        "checkout_key",
+        "VARCHAR(64)",
+        "ix_orders_checkout_key ON orders (user_id, checkout_key)",
+    ),
+)
 
 
 def create_tables(engine: Engine) -> None:
@@ -83,7 +90,7 @@ def create_tables(engine: Engine) -> None:
         for table, column, sql_type, unique_index in ADDED_COLUMNS:
             if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
                 conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
-                conn.execute(text(f"CREATE UNIQUE INDEX {unique_index} ON {table} ({column})"))
+                conn.execute(text(f"CREATE UNIQUE INDEX {unique_index}"))
 
 
 def get_db() -> Session:

@@ -92,11 +92,13 @@ class Order(Base):
     total100: Mapped[int] = mapped_column(BigInteger)
     address: Mapped[str] = mapped_column(Text)
     # The checkout form's one-time key: a second submission of the form finds this order.
-    checkout_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    checkout_key: Mapped[str | None] = mapped_column(String(64))
 
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
     )
+
+    __table_args__ = (Index("ix_orders_checkout_key", user_id, checkout_key, unique=True),)
 
 
 class OrderLine(Base):
