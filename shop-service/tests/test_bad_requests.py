@@ -1,5 +1,7 @@
 """Input PostgreSQL cannot take, refused with a 4xx before it reaches a query or a log."""
 
+import logging
+
 import pytest
 from flask.testing import FlaskClient
 
@@ -45,3 +47,11 @@ def test_the_longest_valid_id_is_a_product_page(client: FlaskClient, app) -> Non
     with session_scope(app) as db:
         db.add(Product(id=longest, title="Longest", category="", price100=100))
     assert client.get(f"/product/{longest}").status_code == 200
+
+
+def test_nul_bytes_never_reach_the_logs(shopper: Shopper, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    for path in ("/search?q=%00", "/category/%00", "/product/%00", "/cart/add/A%00"):
+        shopper.client.get(path)
+    shopper.client.post("/auth/login", data={"email": "\x00", "password": "\x00"})
+    assert "\x00" not in caplog.text
