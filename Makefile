@@ -44,7 +44,7 @@ test: lint ## the whole suite, from a fresh clone
 test-fast: $(STAMP) ## the suite without the slow end-to-end and browser tests
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
-mutation: $(STAMP) ## mutmut on the auth, selection and publish modules (mutation/mutate.py); not in `make test`
+mutation: $(STAMP) ## mutmut on the money, auth, selection and publish modules (mutation/mutate.py); not in `make test`
 	$(PY) mutation/mutate.py
 
 bench: bench-data bench-trainer bench-reco bench-shop ## every benchmark

@@ -32,6 +32,23 @@ TARGETS = {
     "shared/vitrina_shared/model_store.py": [
         "shared/tests/test_model_store.py",
     ],
+    "shop-service/vitrina_shop/orders.py": [
+        "shop-service/tests/test_orders.py",
+    ],
+    "shop-service/vitrina_shop/carts.py": [
+        "shop-service/tests/test_cart.py",
+    ],
+    "shop-service/vitrina_shop/auth.py": [
+        "shop-service/tests/test_auth.py",
+        "shop-service/tests/test_throttle.py",
+    ],
+    "shop-service/vitrina_shop/throttle.py": [
+        "shop-service/tests/test_throttle.py",
+    ],
+    "shop-service/vitrina_shop/recommendations.py": [
+        "shop-service/tests/test_recommendations.py",
+        "shop-service/tests/test_catalog.py",
+    ],
 }
 
 
@@ -59,7 +76,7 @@ def build(targets: dict[str, list[str]]) -> None:
         "only_mutate": [in_workspace(module) for module in targets],
         "also_copy": ["conftest.py", *test_dirs],
         "pytest_add_cli_args_test_selection": sorted({t for ts in targets.values() for t in ts}),
-        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q"],
+        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", "-m", "not slow"],
     }
     (WORKSPACE / "pyproject.toml").write_text(
         "[tool.mutmut]\n"

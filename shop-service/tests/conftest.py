@@ -12,10 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
+from werkzeug.serving import make_server
 
 from vitrina_shop import create_app
 from vitrina_shop.db import engine_of, initialize
@@ -143,6 +145,7 @@ def make_app(database_url: str, reco_url: str, **config: object) -> Flask:
             "DEMO_SWITCH": True,
             "PAGE_SIZE": 2,
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast to test; scrypt in production
+            "THROTTLE_STORAGE_URL": None,  # memory, whatever REDIS_URL the machine has
             **config,
         }
     )
@@ -218,3 +221,48 @@ class Shopper:
 @pytest.fixture
 def shopper(client: FlaskClient) -> Shopper:
     return Shopper(client)
+
+
+@pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    """The app behind werkzeug's threaded server: a thread per request, as real clients see it."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def form_fields(page: str) -> dict[str, str]:
+    """The hidden fields of a page's first form with a CSRF token (token, checkout key …)."""
+    fields = {}
+    for tag in re.findall(r"<input[^>]*>", page):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if 'type="hidden"' in tag and name and value:
+            fields.setdefault(name.group(1), value.group(1))
+    return fields
+
+
+class LiveShopper:
+    """A visitor of the live server: one cookie jar that many threads may share."""
+
+    def __init__(self, url: str):
+        self.http = httpx.Client(base_url=url, timeout=30.0)
+
+    def csrf(self, page: str = "/auth/login") -> str:
+        match = CSRF.search(self.http.get(page).text)
+        assert match, f"no CSRF token on {page}"
+        return match.group(1)
+
+    def post(self, path: str, data: dict[str, object]) -> httpx.Response:
+        """A POST sent with the cookies as they are now; the answer's cookies are not kept, so
+        concurrent posts all carry the same session (a browser's double click)."""
+        return httpx.post(
+            f"{self.http.base_url}{path}", data=data, cookies=dict(self.http.cookies), timeout=30.0
+        )
+
+    def browse_as(self, user_id: str) -> None:
+        self.http.post("/demo/", data={"user_id": user_id, "csrf_token": self.csrf("/demo/")})

@@ -43,3 +43,22 @@ def test_prepare_without_data_only_creates_the_tables(
     assert _count(app) == 0
     assert app.test_client().get("/").status_code == 200  # an empty shop still renders
     engine_of(app).dispose()
+
+
+def test_a_database_made_before_checkout_keys_gets_the_column(database_url: str) -> None:
+    from sqlalchemy import inspect, text
+
+    from vitrina_shop.db import create_tables, make_engine
+
+    engine = make_engine(database_url)
+    create_tables(engine)
+    with engine.begin() as conn:  # the orders table as the first release made it
+        conn.execute(text("DROP INDEX ix_orders_checkout_key"))
+        conn.execute(text("ALTER TABLE orders DROP COLUMN checkout_key"))
+    create_tables(engine)
+    create_tables(engine)  # and again: nothing left to add
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("orders")}
+        indexes = {i["name"]: i["unique"] for i in inspect(conn).get_indexes("orders")}
+    engine.dispose()
+    assert "checkout_key" in columns and indexes["ix_orders_checkout_key"]

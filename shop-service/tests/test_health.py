@@ -1,16 +1,49 @@
 from pathlib import Path
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from .conftest import make_app
 
 
-def test_health_is_ok_with_a_database(client: FlaskClient) -> None:
-    response = client.get("/health")
-    assert (response.status_code, response.json) == (200, {"status": "ok"})
-
-
-def test_health_is_503_when_the_database_cannot_be_opened(tmp_path: Path) -> None:
+@pytest.fixture
+def no_database(tmp_path: Path) -> Flask:
+    """An app whose SQLite file cannot even be opened: every query fails."""
     app = make_app(f"sqlite:///{tmp_path / 'missing-dir' / 'shop.sqlite3'}", "http://127.0.0.1:9")
-    response = app.test_client().get("/health")
-    assert (response.status_code, response.json) == (503, {"status": "database unavailable"})
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app
+
+
+def test_health_and_ready_with_a_database(client: FlaskClient) -> None:
+    for path in ("/health", "/ready"):
+        response = client.get(path)
+        assert (response.status_code, response.json) == (200, {"status": "ok"})
+
+
+def test_without_a_database_health_and_static_answer_and_pages_are_503(no_database: Flask) -> None:
+    client = no_database.test_client()
+    assert client.get("/health").status_code == 200
+    with client.get("/static/style.css") as static:
+        assert static.status_code == 200
+    assert client.get("/img/placeholder/kitchen.svg").status_code == 200
+    ready = client.get("/ready")
+    assert ready.status_code == 503 and ready.headers["Retry-After"] == "5"
+    assert "cannot reach its database" in ready.get_data(as_text=True)
+    page = client.get("/search?q=mug")  # resting now: no query is even tried
+    assert page.status_code == 503
+    assert "cannot reach its database" in page.get_data(as_text=True)
+
+
+def test_the_500_page_needs_neither_database_nor_customer(
+    no_database: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vitrina_shop.catalog as catalog
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(catalog, "get_db", broken)
+    response = no_database.test_client().get("/")  # the header's categories need the database
+    assert response.status_code == 500
+    assert "Something broke on our side" in response.get_data(as_text=True)

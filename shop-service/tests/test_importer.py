@@ -1,9 +1,11 @@
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from vitrina_shop import importer
 from vitrina_shop.db import initialize, session_scope
 from vitrina_shop.importer import generated_title
 from vitrina_shop.models import Product, User
@@ -77,3 +79,23 @@ def test_the_real_online_retail_export_imports(datasets_dir: Path, tmp_path: Pat
     assert "£" in page
     with session_scope(app) as db:
         assert db.get(User, "13085").from_data
+
+
+def test_rows_the_tables_cannot_hold_are_refused() -> None:
+    """Whatever a reader lets through: NUL bytes, bad ids, prices out of range, long text."""
+    good = {"item_id": "G1", "title": "Good", "category": "c", "price100": 100, "image_url": ""}
+    bad = [
+        {"item_id": "N1", "title": "Nul\x00title"},
+        {"item_id": "N2", "category": "kit\x00chen"},
+        {"item_id": "N\x003"},
+        {"item_id": "S 1"},
+        {"item_id": ""},
+        {"item_id": "P1", "price100": 0},
+        {"item_id": "P2", "price100": -(2**63)},
+        {"item_id": "P3", "price100": 1.5},
+        {"item_id": "C1", "category": "c" * 201},
+        {"item_id": "I1", "image_url": "https://x/" + "i" * 500},
+    ]
+    items = pd.DataFrame([good] + [{**good, **row} for row in bad])
+    rows = importer._product_rows(items, None)
+    assert [row["id"] for row in rows if importer._storable(row)] == ["G1"]

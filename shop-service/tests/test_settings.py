@@ -34,7 +34,7 @@ def test_production_with_a_real_secret_turns_the_demo_switch_off(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("VITRINA_ENV", "production")
-    monkeypatch.setenv("SHOP_SECRET_KEY", "a-long-random-value-4f1c")
+    monkeypatch.setenv("SHOP_SECRET_KEY", "kq3V_x8Lr2pZ0mT7wYc4NdHs9GfJbE1u")
     monkeypatch.delenv("SHOP_DEMO_SWITCH", raising=False)
     assert ShopSettings().demo_switch_on is False
     monkeypatch.setenv("SHOP_DEMO_SWITCH", "true")
@@ -46,3 +46,22 @@ def test_bad_reco_timeout_is_refused(monkeypatch: pytest.MonkeyPatch, value: str
     monkeypatch.setenv("RECO_TIMEOUT_MS", value)
     with pytest.raises(ValidationError, match="RECO_TIMEOUT_MS"):
         ShopSettings()
+
+
+@pytest.mark.parametrize("key", ["x", "Zx9#Qm2!", "ab" * 20, "0123456789" * 4])
+def test_production_refuses_a_weak_secret(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    monkeypatch.setenv("VITRINA_ENV", "production")
+    monkeypatch.setenv("SHOP_SECRET_KEY", key)
+    with pytest.raises(ValidationError, match="at least 32 random characters"):
+        ShopSettings()
+
+
+def test_secure_cookies_default_on_in_production_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SHOP_SECURE_COOKIES", raising=False)
+    monkeypatch.delenv("VITRINA_ENV", raising=False)
+    assert ShopSettings().secure_cookies_on is False
+    monkeypatch.setenv("VITRINA_ENV", "production")
+    monkeypatch.setenv("SHOP_SECRET_KEY", "kq3V_x8Lr2pZ0mT7wYc4NdHs9GfJbE1u")
+    assert ShopSettings().secure_cookies_on is True
+    monkeypatch.setenv("SHOP_SECURE_COOKIES", "false")  # TLS ends before the shop, by choice
+    assert ShopSettings().secure_cookies_on is False

@@ -4,8 +4,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app, g, render_template
+from flask import Flask, Response, abort, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException
 
 from vitrina_shop import (
     auth,
@@ -19,6 +22,7 @@ from vitrina_shop import (
     product,
     products,
     reco,
+    throttle,
     visitor,
 )
 from vitrina_shop.links import image_url, product_url
@@ -39,14 +43,23 @@ def _config(settings: ShopSettings) -> dict[str, Any]:
         "RECO_TIMEOUT_MS": settings.reco_timeout_ms,
         "RECO_API_TOKEN": settings.reco_api_token,
         "RECO_RETRY_AFTER_S": 2.0,
+        "DB_STATEMENT_TIMEOUT_S": db.STATEMENT_TIMEOUT_S,
+        "DB_REST_S": db.REST_S,
+        "DB_CONNECTIONS": None,  # the server sets it below its thread count
         "DEMO_SWITCH": settings.demo_switch_on,
         "CURRENCY": settings.currency,
         "PAGE_SIZE": settings.page_size,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": settings.secure_cookies,
+        "SESSION_COOKIE_SECURE": settings.secure_cookies_on,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "PASSWORD_HASH_METHOD": "scrypt",
+        "THROTTLE_STORAGE_URL": settings.redis_url
+        if "redis_url" in settings.model_fields_set
+        else None,
+        "REDIS_PREFIX": settings.redis_prefix,
+        "THROTTLE_PER_ACCOUNT": throttle.PER_ACCOUNT,
+        "THROTTLE_PER_ADDRESS": throttle.PER_ADDRESS,
     }
 
 
@@ -63,6 +76,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     reco.init_app(app)
+    throttle.init_app(app)
     csrf.init_app(app)
     _register_blueprints(app)
     _register_templating(app)
@@ -85,9 +99,20 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def _refuse_nul_bytes() -> None:
+    """before_request: PostgreSQL cannot hold a NUL byte in text, and a log should never show one,
+    so a path, query or form carrying one is refused before anything reads it."""
+    values = [request.path]
+    for multidict in (request.args, request.form) if request.method == "POST" else (request.args,):
+        values.extend(value for _, found in multidict.lists() for value in found)
+    if any("\x00" in value for value in values):
+        abort(400, "Addresses and forms cannot contain NUL characters.")
+
+
 def _register_blueprints(app: Flask) -> None:
     for module in (catalog, product, cart, orders, auth, demo, placeholders, health):
         app.register_blueprint(module.bp)
+    app.before_request(_refuse_nul_bytes)
     app.before_request(visitor.load_user)
 
 
@@ -123,14 +148,30 @@ def _register_errors(app: Flask) -> None:
             "errors/error.html", code=404, message="This page does not exist."
         ), 404
 
+    @app.errorhandler(400)
+    def bad_request(error: HTTPException) -> tuple[str, int]:
+        return render_template("errors/error.html", code=400, message=error.description), 400
+
     @app.errorhandler(CSRFError)
     def csrf_failed(_error: CSRFError) -> tuple[str, int]:
         message = "The form has expired or did not come from this site. Please try again."
         return render_template("errors/error.html", code=400, message=message), 400
 
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(PoolTimeout)
+    @app.errorhandler(db.DatabaseUnavailableError)
+    def database_unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
+        if not isinstance(error, db.DatabaseUnavailableError):
+            app.logger.warning("the database failed: %s", str(error).splitlines()[0])
+            db.rest(app)
+        db.close_db()
+        message = "The shop cannot reach its database right now. Please try again in a moment."
+        page = render_template("errors/error.html", code=503, message=message, plain=True)
+        return page, 503, {"Retry-After": str(int(app.config["DB_REST_S"]) or 1)}
+
     @app.errorhandler(500)
     def server_error(_error: Exception) -> tuple[str, int]:
+        """Rendered without the database or the customer (`plain`): either may be what broke."""
         db.close_db()
-        return render_template(
-            "errors/error.html", code=500, message="Something broke on our side."
-        ), 500
+        message = "Something broke on our side."
+        return render_template("errors/error.html", code=500, message=message, plain=True), 500

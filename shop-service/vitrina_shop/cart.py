@@ -29,7 +29,7 @@ def add(product_id: str) -> Response:
         flash("Choose a quantity from 1 to 99.", "error")
         return redirect(url_for("product.detail", product_id=product.id))
     db = get_db()
-    carts.add(db, visitor_id(), product, form.qty.data)
+    carts.add(db, visitor_id(), product.id, form.qty.data)
     log_event(db, visitor_id(), EventType.CART, product, form.qty.data)
     db.commit()
     flash(f"“{product.title}” is in your cart.")

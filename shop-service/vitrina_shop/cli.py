@@ -6,8 +6,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.http import wsgi as gunicorn_wsgi
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
 from vitrina_shared.catalog import CatalogReadError
 from vitrina_shared.events import EventReadError
@@ -23,13 +26,36 @@ class ShopServer(BaseApplication):
     def __init__(self, options: dict[str, Any]):
         self.options = options
         super().__init__()
+        hide_server_header()
 
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return create_app()
+        # One thread more than connections: a hung database never holds all of them.
+        return create_app({"DB_CONNECTIONS": max(1, self.options["threads"] - 1)})
+
+
+def hide_server_header() -> None:
+    """gunicorn writes `Server: gunicorn` itself, with no setting to stop it; naming the server
+    helps only an attacker, so its default headers are filtered."""
+    if getattr(gunicorn_wsgi.Response.default_headers, "vitrina_filtered", False):
+        return
+    original = gunicorn_wsgi.Response.default_headers
+
+    def default_headers(response: gunicorn_wsgi.Response) -> list[str]:
+        return [line for line in original(response) if not line.startswith("Server:")]
+
+    default_headers.vitrina_filtered = True
+    gunicorn_wsgi.Response.default_headers = default_headers
+
+
+def database_problem(app: Flask, exc: OperationalError) -> str:
+    """Which database (password hidden) and the driver's first line, instead of a traceback."""
+    url = engine_of(app).url.render_as_string(hide_password=True)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+    return f"cannot use the database {url}: {reason}"
 
 
 def default_workers() -> int:
@@ -68,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
             print(initialize(app, args.items or settings.items_to_import, events), flush=True)
         except (CatalogReadError, EventReadError) as exc:
             parser.exit(1, f"vitrina-shop init: {exc}\n")
+        except OperationalError as exc:
+            parser.exit(1, f"vitrina-shop init: {database_problem(app, exc)}\n")
         finally:
             engine_of(app).dispose()
         return
@@ -76,6 +104,8 @@ def main(argv: list[str] | None = None) -> None:
         report = prepare(app)
     except (CatalogReadError, EventReadError) as exc:
         parser.exit(1, f"vitrina-shop: cannot import the data: {exc}\n")
+    except OperationalError as exc:
+        parser.exit(1, f"vitrina-shop: {database_problem(app, exc)}\n")
     if report is not None:
         print(f"imported the data into an empty shop: {report}", flush=True)
     engine_of(app).dispose()  # each worker opens its own pool after the fork

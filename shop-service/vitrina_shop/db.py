@@ -1,5 +1,6 @@
 """The database: one engine per app, one session per request (the shape of flaskr/db.py)."""
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -7,41 +8,104 @@ from pathlib import Path
 import click
 from flask import Flask, current_app, g
 from flask.cli import with_appcontext
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from vitrina_shop import statement_deadline
 from vitrina_shop.importer import ImportReport, import_data
 from vitrina_shop.models import Base, Product
 
 EXTENSION = "vitrina_db"
+RESTING_UNTIL = "vitrina_db_resting_until"
 
 
-def make_engine(url: str) -> Engine:
-    """SQLite gets WAL and a busy timeout so gunicorn's workers can write side by side."""
-    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
-    if engine.dialect.name == "sqlite":
+CONNECT_TIMEOUT_S = 5
+STATEMENT_TIMEOUT_S = 5.0
+SQLITE_BUSY_TIMEOUT_MS = 5000
+# When the database fails to answer, requests that need it get a 503 at once for a few seconds
+# instead of each waiting out a deadline of its own: the worker threads stay free for the
+# pages that need no database (health, static files, placeholder images).
+REST_S = 5.0
+# With a pool smaller than the worker's threads, a hung database holds some threads, never all:
+# a request finding every connection busy waits this long, then the database rests.
+POOL_TIMEOUT_S = 1.0
+
+
+class DatabaseUnavailableError(Exception):
+    """The database failed or timed out a moment ago; the shop answers 503 until it rests."""
+
+
+def make_engine(
+    url: str, statement_timeout_s: float = STATEMENT_TIMEOUT_S, connections: int | None = None
+) -> Engine:
+    """Every wait on the database is bounded. PostgreSQL: a connect timeout, a server-side
+    statement_timeout, and a client-side deadline a second later for a server or network that
+    hangs (and no pre-ping, which would wait outside that deadline: a connection the server
+    dropped fails one request with a 503 and the pool is renewed); SQLite: WAL and a busy
+    timeout so gunicorn's workers can write side by side."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        engine = create_engine(url)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        return engine
+    options = parsed.query.get("options", "")
+    timeout_ms = int(statement_timeout_s * 1000)
+    pool = {} if connections is None else {"pool_size": connections, "max_overflow": 0}
+    engine = create_engine(
+        url,
+        pool_timeout=POOL_TIMEOUT_S,
+        **pool,
+        connect_args={
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "options": f"{options} -c statement_timeout={timeout_ms}".strip(),
+        },
+    )
+    statement_deadline.watch(engine, statement_timeout_s + 1.0)
     return engine
+
+
+# Columns added to tables after their first release: databases made before get them at start.
+ADDED_COLUMNS = (
+    (
+        "orders",
+        "checkout_key",
+        "VARCHAR(64)",
+        "ix_orders_checkout_key ON orders (user_id, checkout_key)",
+    ),
+)
 
 
 def create_tables(engine: Engine) -> None:
     """Create what is missing; existing tables and rows are kept (safe to run again)."""
     Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        for table, column, sql_type, unique_index in ADDED_COLUMNS:
+            if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+                conn.execute(text(f"CREATE UNIQUE INDEX {unique_index}"))
 
 
 def get_db() -> Session:
-    """The request's session, opened on first use and closed at teardown."""
+    """The request's session, opened on first use and closed at teardown; none while the
+    database rests after a failure (DatabaseUnavailableError, a 503)."""
     if "db" not in g:
+        if time.monotonic() < current_app.extensions[RESTING_UNTIL]:
+            raise DatabaseUnavailableError
         g.db = current_app.extensions[EXTENSION]()
     return g.db
+
+
+def rest(app: Flask) -> None:
+    """The database just failed to answer: spare it (and our threads) for REST_S seconds."""
+    app.extensions[RESTING_UNTIL] = time.monotonic() + app.config["DB_REST_S"]
 
 
 def close_db(_exc: BaseException | None = None) -> None:
@@ -61,7 +125,12 @@ def session_scope(app: Flask) -> Iterator[Session]:
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(
+        app.config["DATABASE_URL"],
+        app.config["DB_STATEMENT_TIMEOUT_S"],
+        app.config["DB_CONNECTIONS"],
+    )
+    app.extensions[RESTING_UNTIL] = 0.0
     app.extensions[EXTENSION] = sessionmaker(engine, expire_on_commit=False)
     app.extensions["vitrina_engine"] = engine
     app.teardown_appcontext(close_db)

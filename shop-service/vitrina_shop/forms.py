@@ -2,8 +2,17 @@
 (sign out, cart lines, demo rows) alike, has its CSRF token checked by the app's CSRFProtect."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms import (
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Regexp
+
+from vitrina_shared.ids import MAX_ID_LENGTH
 
 MAX_QTY = 99
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -20,6 +29,9 @@ class CartLineForm(FlaskForm):
 
 
 class CheckoutForm(FlaskForm):
+    """`key` is made when the page is shown: submitting the same form twice places one order."""
+
+    key = HiddenField(validators=[DataRequired(), Length(max=64)])
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
     address = TextAreaField("Delivery address", validators=[DataRequired(), Length(5, 500)])
 
@@ -41,4 +53,4 @@ class LoginForm(FlaskForm):
 
 
 class DemoSwitchForm(FlaskForm):
-    user_id = StringField("Customer id", validators=[DataRequired(), Length(max=64)])
+    user_id = StringField("Customer id", validators=[DataRequired(), Length(max=MAX_ID_LENGTH)])

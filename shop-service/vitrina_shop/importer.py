@@ -13,24 +13,58 @@ from sqlalchemy.orm import Session
 
 from vitrina_shared.catalog import read_items
 from vitrina_shared.events import read_events
+from vitrina_shared.ids import is_valid_id
 from vitrina_shared.schema import Columns
 from vitrina_shop.models import Product, User
+from vitrina_shop.money import is_valid_price100
 
 BATCH = 5_000
+TITLE_LENGTH = Product.title.type.length
+CATEGORY_LENGTH = Product.category.type.length
+IMAGE_URL_LENGTH = Product.image_url.type.length
+NAME_LENGTH = User.name.type.length
 
 
 @dataclass
 class ImportReport:
     products_added: int = 0
     products_updated: int = 0
+    products_skipped: int = 0
     customers_added: int = 0
     customers_updated: int = 0
+    customers_skipped: int = 0
 
     def __str__(self) -> str:
         return (
-            f"products: {self.products_added} added, {self.products_updated} updated; "
-            f"customers: {self.customers_added} added, {self.customers_updated} updated"
+            f"products: {self.products_added} added, {self.products_updated} updated, "
+            f"{self.products_skipped} skipped; customers: {self.customers_added} added, "
+            f"{self.customers_updated} updated, {self.customers_skipped} skipped"
         )
+
+
+def _text(value: object) -> str:
+    return "" if value is None or pd.isna(value) else str(value)
+
+
+def _storable(row: dict) -> bool:
+    """What the tables can hold: a valid id and price, no NUL (PostgreSQL refuses it in text),
+    a category and image URL within their columns. A long title is shortened instead."""
+    return (
+        is_valid_id(row["id"])
+        and is_valid_price100(row["price100"])
+        and not any("\x00" in row[name] for name in ("title", "category", "image_url"))
+        and len(row["category"]) <= CATEGORY_LENGTH
+        and len(row["image_url"]) <= IMAGE_URL_LENGTH
+    )
+
+
+def _price(value: object) -> int | None:
+    """An integral price as a Python int (never a wrapped int64), else None."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() else None
 
 
 def generated_title(item_id: str, category: str = "") -> str:
@@ -62,12 +96,14 @@ def _product_rows(items: pd.DataFrame | None, events: pd.DataFrame | None) -> li
         for item_id, title, category, price, image in items[
             ["item_id", "title", "category", "price100", "image_url"]
         ].itertuples(index=False):
-            rows[str(item_id)] = {
-                "id": str(item_id),
-                "title": str(title).strip() or generated_title(str(item_id), str(category)),
-                "category": str(category or ""),
-                "price100": int(price),
-                "image_url": str(image or ""),
+            item_id, category = _text(item_id), _text(category)
+            rows[item_id] = {
+                "id": item_id,
+                "title": _text(title).strip()[:TITLE_LENGTH]
+                or generated_title(item_id, category)[:TITLE_LENGTH],
+                "category": category,
+                "price100": _price(price),
+                "image_url": _text(image),
             }
     if events is not None and not events.empty:
         for row in rows.values():
@@ -81,9 +117,9 @@ def _product_rows(items: pd.DataFrame | None, events: pd.DataFrame | None) -> li
             if row is None:
                 row = rows[item_id] = {
                     "id": item_id,
-                    "title": generated_title(item_id),
+                    "title": generated_title(item_id)[:TITLE_LENGTH],
                     "category": "",
-                    "price100": int(last_price[item_id]),
+                    "price100": _price(last_price[item_id]),
                     "image_url": "",
                 }
             row["popularity"] = int(count)
@@ -93,7 +129,7 @@ def _product_rows(items: pd.DataFrame | None, events: pd.DataFrame | None) -> li
 def _customer_rows(events: pd.DataFrame) -> list[dict]:
     counts = events.groupby(Columns.USER, observed=True).size()
     return [
-        {"id": str(user_id), "name": f"Customer {user_id}", "event_count": int(count)}
+        {"id": str(user_id), "name": f"Customer {user_id}"[:NAME_LENGTH], "event_count": int(count)}
         for user_id, count in counts.items()
     ]
 
@@ -107,11 +143,17 @@ def import_data(
     report = ImportReport()
     items = read_items(items_path) if items_path else None
     events = read_events(list(event_paths)).events if event_paths else None
+    found = _product_rows(items, events)
+    kept = [row for row in found if _storable(row)]
+    report.products_skipped = len(found) - len(kept)
     report.products_added, report.products_updated = _upsert(
-        session, Product, _product_rows(items, events), {"popularity": 0}
+        session, Product, kept, {"popularity": 0}
     )
     if events is not None:
+        customers = _customer_rows(events)
+        valid = [row for row in customers if is_valid_id(row["id"])]
+        report.customers_skipped = len(customers) - len(valid)
         report.customers_added, report.customers_updated = _upsert(
-            session, User, _customer_rows(events), {"from_data": True}
+            session, User, valid, {"from_data": True}
         )
     return report

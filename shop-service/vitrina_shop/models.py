@@ -16,9 +16,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from vitrina_shared.ids import MAX_ID_LENGTH
 from vitrina_shared.schema import ShopEventLog
 
-ID_LENGTH = 64
+ID_LENGTH = MAX_ID_LENGTH
 
 
 def utcnow() -> datetime:
@@ -56,6 +57,19 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class SignIn(Base):
+    """A signed-in browser: the session cookie holds this random id, not the customer's, so
+    signing out deletes the row and a copy of the cookie made before no longer signs anyone in."""
+
+    __tablename__ = "sign_ins"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
 class CartLine(Base):
     """One product in a visitor's cart; the owner is a customer id or a guest's session id."""
 
@@ -77,10 +91,14 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     total100: Mapped[int] = mapped_column(BigInteger)
     address: Mapped[str] = mapped_column(Text)
+    # The checkout form's one-time key: a second submission of the form finds this order.
+    checkout_key: Mapped[str | None] = mapped_column(String(64))
 
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
     )
+
+    __table_args__ = (Index("ix_orders_checkout_key", user_id, checkout_key, unique=True),)
 
 
 class OrderLine(Base):

@@ -4,6 +4,21 @@ from dataclasses import dataclass
 
 NBSP = "\u00a0"
 
+# The prices the shop takes, in minor units: 0.01 to 10 billion. Checkout refuses an order whose
+# total would leave the range of the BIGINT column it is stored in.
+MIN_PRICE100 = 1
+MAX_PRICE100 = 10**12
+MAX_TOTAL100 = 2**63 - 1
+
+
+def is_valid_price100(value: object) -> bool:
+    """An integer (not a bool, not a float) within MIN_PRICE100..MAX_PRICE100."""
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and MIN_PRICE100 <= value <= MAX_PRICE100
+    )
+
 
 @dataclass(frozen=True)
 class Currency:

@@ -2,12 +2,13 @@
 
 from flask import Blueprint, abort, render_template
 
+from vitrina_shared.ids import is_valid_id
 from vitrina_shared.schema import EventType
 from vitrina_shop import recommendations
 from vitrina_shop.db import get_db
 from vitrina_shop.event_log import log_event
 from vitrina_shop.forms import AddToCartForm
-from vitrina_shop.models import ID_LENGTH, Product
+from vitrina_shop.models import Product
 from vitrina_shop.reco import get_reco
 from vitrina_shop.visitor import visitor_id
 
@@ -18,7 +19,7 @@ SIMILAR_SIZE = 8
 
 def get_product(product_id: str) -> Product:
     """The product, or 404 (also for ids no product can have)."""
-    product = get_db().get(Product, product_id) if len(product_id) <= ID_LENGTH else None
+    product = get_db().get(Product, product_id) if is_valid_id(product_id) else None
     if product is None:
         abort(404)
     return product

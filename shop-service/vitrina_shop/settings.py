@@ -7,6 +7,10 @@ from pydantic import Field, model_validator
 from vitrina_shared.settings import VitrinaSettings, require_real_secret
 
 DEV_SECRET_KEY = "dev"
+# A production key must resist an offline guess from a signed cookie: 32 characters or more, and
+# not one or two characters repeated (`secrets.token_urlsafe(32)` gives 43 of 64 kinds).
+MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_KINDS = 12
 
 
 class ShopSettings(VitrinaSettings):
@@ -37,8 +41,10 @@ class ShopSettings(VitrinaSettings):
         validation_alias="SHOP_CURRENCY",
         description="Currency of the data's prices: RUB, GBP…",
     )
-    secure_cookies: bool = Field(
-        False, validation_alias="SHOP_SECURE_COOKIES", description="Send cookies over HTTPS only."
+    secure_cookies: bool | None = Field(
+        None,
+        validation_alias="SHOP_SECURE_COOKIES",
+        description="Send cookies over HTTPS only; unset = on in production, off otherwise.",
     )
     items_path: Path | None = Field(
         None,
@@ -60,9 +66,22 @@ class ShopSettings(VitrinaSettings):
     )
 
     @model_validator(mode="after")
-    def _refuse_dev_secret(self) -> "ShopSettings":
+    def _refuse_weak_secret(self) -> "ShopSettings":
         require_real_secret(self, "SHOP_SECRET_KEY", self.secret_key)
+        key = self.secret_key
+        if self.is_production and (
+            len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < MIN_SECRET_KEY_KINDS
+        ):
+            raise ValueError(
+                f"SHOP_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} random characters when "
+                "VITRINA_ENV=production (python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))' makes one)"
+            )
         return self
+
+    @property
+    def secure_cookies_on(self) -> bool:
+        return self.is_production if self.secure_cookies is None else self.secure_cookies
 
     @property
     def sqlalchemy_url(self) -> str:

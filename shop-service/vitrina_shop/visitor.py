@@ -10,10 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import g, redirect, request, session, url_for
+from sqlalchemy import delete
 
 from vitrina_shop import carts
 from vitrina_shop.db import get_db
-from vitrina_shop.models import CartLine, User
+from vitrina_shop.models import CartLine, SignIn, User
 
 
 def new_id(prefix: str) -> str:
@@ -21,18 +22,24 @@ def new_id(prefix: str) -> str:
 
 
 # Requests that render no page need no customer: no query for them.
-ANONYMOUS_ENDPOINTS = frozenset({"static", "images.placeholder", "health.health"})
+ANONYMOUS_ENDPOINTS = frozenset({"static", "images.placeholder", "health.health", "health.ready"})
+
+
+SIGN_IN_KEY = "sign_in"
 
 
 def load_user() -> None:
-    """before_request: `g.user` is the signed-in customer or None."""
+    """before_request: `g.user` is the customer of the session's sign-in, or None when it was
+    signed out (or never existed): one query, the sign-in joined with its customer."""
     g.user = None
     if request.endpoint in ANONYMOUS_ENDPOINTS:
         return
-    user_id = session.get("user_id")
-    g.user = get_db().get(User, user_id) if user_id else None
-    if user_id and g.user is None:
-        session.pop("user_id")
+    token = session.get(SIGN_IN_KEY)
+    signed_in = get_db().get(SignIn, token) if isinstance(token, str) else None
+    if signed_in is not None:
+        g.user = signed_in.user
+    elif token is not None:
+        session.pop(SIGN_IN_KEY)
 
 
 def visitor_id() -> str:
@@ -59,12 +66,25 @@ def cart_lines() -> list[CartLine]:
 
 
 def sign_in(user: User) -> None:
+    """A fresh session holding a new sign-in's id; the caller commits."""
+    db = get_db()
     guest = session.get("guest_id")
-    session.clear()
-    session["user_id"] = user.id
+    sign_out()
+    token = secrets.token_urlsafe(32)
+    db.add(SignIn(id=token, user_id=user.id))
+    session[SIGN_IN_KEY] = token
     if guest:
-        carts.merge(get_db(), guest, user.id)
+        carts.merge(db, guest, user.id)
     g.user = user
+
+
+def sign_out() -> None:
+    """Forget the session and delete its sign-in, so no copy of the cookie signs in again."""
+    token = session.get(SIGN_IN_KEY)
+    if isinstance(token, str):
+        get_db().execute(delete(SignIn).where(SignIn.id == token))
+    session.clear()
+    g.user = None
 
 
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
