@@ -6,6 +6,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from vitrina_shared.events import CSV_BLOCK_BYTES
 from vitrina_shared.ids import is_valid_id
 from vitrina_shared.schema import MAX_PRICE100, ItemColumns
 
@@ -28,9 +29,12 @@ def _read_text_columns(path: Path) -> pd.DataFrame:
 
     Arrow, not pandas' C parser: that one silently cuts a field at a NUL byte.
     """
-    names = pacsv.open_csv(path).schema.names
+    # Blocks as large as the event reader's: Arrow refuses a field longer than one block.
+    read_options = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
+    names = pacsv.open_csv(path, read_options=read_options).schema.names
     table = pacsv.read_csv(
         path,
+        read_options=read_options,
         convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.string()),
             strings_can_be_null=True,

@@ -145,7 +145,9 @@ def import_data(
     events = read_events(list(event_paths)).events if event_paths else None
     found = _product_rows(items, events)
     kept = [row for row in found if _storable(row)]
-    report.products_skipped = len(found) - len(kept)
+    # the catalog reader's own skipped rows (bad id or price) count as well as the ones here
+    read_skipped = sum(items.attrs.get("skipped", {}).values()) if items is not None else 0
+    report.products_skipped = read_skipped + len(found) - len(kept)
     report.products_added, report.products_updated = _upsert(
         session, Product, kept, {"popularity": 0}
     )
