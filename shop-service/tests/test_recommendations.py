@@ -81,3 +81,27 @@ def test_popular_shows_k_products_of_its_longer_list(
         assert _ids(recommendations.popular(db, reco, k, exclude)) == shown
         assert _ids(recommendations.popular(db, reco, k)) == ["A1", "B1", "C1"][:k]
     reco.close()
+
+
+def test_similar_is_the_model_s_list_trimmed_to_k(app: Flask, fake_reco: FakeReco) -> None:
+    fake_reco.answer("/similar/A1", ["A2", "B1", "C1", "X9"], source="similar")
+    reco = RecoClient(fake_reco.url, ANSWER_TIMEOUT_S, None)
+    with session_scope(app) as db:
+        from vitrina_shop.models import Product
+
+        block = recommendations.similar(db, reco, db.get(Product, "A1"), 2)
+    assert (_ids(block), block.source) == (["A2", "B1"], "similar")
+    assert [query for _, query, _ in fake_reco.requests] == [{"k": ["2"]}]
+    reco.close()
+
+
+def test_similar_of_a_product_alone_in_its_category_falls_back_to_popular(
+    app: Flask, fake_reco: FakeReco
+) -> None:
+    reco = RecoClient(fake_reco.url, ANSWER_TIMEOUT_S, None)
+    with session_scope(app) as db:
+        from vitrina_shop.models import Product
+
+        block = recommendations.similar(db, reco, db.get(Product, "B1"), 2)  # home.lighting
+    assert (_ids(block), block.source) == (["A1", "X9"], recommendations.SHOP_FALLBACK)
+    reco.close()

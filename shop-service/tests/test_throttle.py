@@ -48,6 +48,15 @@ def test_an_address_is_locked_after_failures_on_many_accounts(small_limits: Flas
     assert codes == [400] * 5 + [429]
 
 
+def test_each_address_has_its_own_count(small_limits: Flask) -> None:
+    guesser = Shopper(small_limits.test_client())
+    guesser.client.environ_base["REMOTE_ADDR"] = "10.0.0.1"
+    assert [guesser.login(email=f"g{n}@example.com").status_code for n in range(6)][-1] == 429
+    other = Shopper(small_limits.test_client())
+    other.client.environ_base["REMOTE_ADDR"] = "10.0.0.2"
+    assert other.login(email="someone@example.com").status_code == 400
+
+
 def test_a_right_password_is_never_counted(small_limits: Flask) -> None:
     shopper = Shopper(small_limits.test_client())
     shopper.register()
@@ -82,7 +91,10 @@ def test_the_count_is_shared_through_redis(
 
 
 def test_a_dead_limit_store_lets_sign_in_work(
-    database_url: str, fake_reco: FakeReco, data_files: tuple[Path, Path]
+    database_url: str,
+    fake_reco: FakeReco,
+    data_files: tuple[Path, Path],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     app = make_app(database_url, fake_reco.url, THROTTLE_STORAGE_URL="redis://127.0.0.1:9/0")
     initialize(app, data_files[0], [data_files[1]])
@@ -91,5 +103,10 @@ def test_a_dead_limit_store_lets_sign_in_work(
     shopper.logout()
     assert shopper.login(password="wrong-horse").status_code == 400
     assert shopper.login().status_code == 302
+    said = [r.getMessage() for r in caplog.records if r.name == "vitrina_shop.throttle"]
+    assert len(said) == 4  # the checks of sign-up and two sign-ins, the one failure counted
+    for message in said:
+        assert message.startswith("sign-in throttling is off: its store fails (")
+        assert "Error" in message and "%s" not in message
     app.extensions["vitrina_reco"].close()
     engine_of(app).dispose()

@@ -18,7 +18,6 @@ from vitrina_shop.models import Base, Product
 EXTENSION = "vitrina_db"
 RESTING_UNTIL = "vitrina_db_resting_until"
 
-
 CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_S = 5.0
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -44,8 +43,10 @@ def make_engine(
     dropped fails one request with a 503 and the pool is renewed); SQLite: WAL and a busy
     timeout so gunicorn's workers can write side by side."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql":
-        engine = create_engine(url)
+    if parsed.get_backend_name() == "postgresql":
+        return _postgresql_engine(url, statement_timeout_s, connections)
+    engine = create_engine(url)
+    if parsed.get_backend_name() == "sqlite":
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -55,7 +56,11 @@ def make_engine(
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
-        return engine
+    return engine
+
+
+def _postgresql_engine(url: str, statement_timeout_s: float, connections: int | None) -> Engine:
+    parsed = make_url(url)
     options = parsed.query.get("options", "")
     timeout_ms = int(statement_timeout_s * 1000)
     pool = {} if connections is None else {"pool_size": connections, "max_overflow": 0}
