@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.exc import OperationalError
 
 from .conftest import make_app
 
@@ -47,3 +48,16 @@ def test_the_500_page_needs_neither_database_nor_customer(
     response = no_database.test_client().get("/")  # the header's categories need the database
     assert response.status_code == 500
     assert "Something broke on our side" in response.get_data(as_text=True)
+
+
+def test_a_busy_database_fails_one_request_without_resting(app: Flask) -> None:
+    """Contention (a pool timeout, SQLite's lock) is a 503 for that request only; the next page
+    is served, where an unreachable database would answer 503s for DB_REST_S."""
+
+    def busy() -> None:
+        raise OperationalError("UPDATE cart_lines", {}, Exception("database is locked"))
+
+    app.add_url_rule("/busy", view_func=busy)
+    client = app.test_client()
+    assert client.get("/busy").status_code == 503
+    assert client.get("/").status_code == 200

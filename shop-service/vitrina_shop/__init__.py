@@ -163,7 +163,8 @@ def _register_errors(app: Flask) -> None:
     def database_unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
         if not isinstance(error, db.DatabaseUnavailableError):
             app.logger.warning("the database failed: %s", str(error).splitlines()[0])
-            db.rest(app)
+            if not db.is_contention(error):  # a busy moment is no outage: only this request fails
+                db.rest(app)
         db.close_db()
         message = "The shop cannot reach its database right now. Please try again in a moment."
         page = render_template("errors/error.html", code=503, message=message, plain=True)

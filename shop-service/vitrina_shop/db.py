@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app, g
 from flask.cli import with_appcontext
 from sqlalchemy import Engine, create_engine, event, inspect, make_url, select, text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from vitrina_shop import statement_deadline
@@ -26,7 +27,7 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 # pages that need no database (health, static files, placeholder images).
 REST_S = 5.0
 # With a pool smaller than the worker's threads, a hung database holds some threads, never all:
-# a request finding every connection busy waits this long, then the database rests.
+# a request finding every connection busy waits this long, then gets a 503.
 POOL_TIMEOUT_S = 1.0
 
 
@@ -106,6 +107,12 @@ def get_db() -> Session:
             raise DatabaseUnavailableError
         g.db = current_app.extensions[EXTENSION]()
     return g.db
+
+
+def is_contention(error: Exception) -> bool:
+    """Every pooled connection busy, or SQLite's write lock held past its busy timeout: the
+    database answers, it is only busy, so resting it would turn a load spike into an outage."""
+    return isinstance(error, PoolTimeout) or "database is locked" in str(error)
 
 
 def rest(app: Flask) -> None:
