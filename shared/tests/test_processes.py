@@ -22,7 +22,8 @@ def gone(pid: int, within_s: float = 5.0) -> bool:
     loaded machine may schedule only a moment after its parent has been waited for."""
     deadline = time.monotonic() + within_s
     while True:
-        state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True)
+        ps = ["ps", "-o", "stat=", "-p", str(pid)]
+        state = subprocess.run(ps, capture_output=True, text=True)
         if state.stdout.strip() in ("", "Z"):
             return True
         if time.monotonic() > deadline:
