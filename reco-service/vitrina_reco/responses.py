@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from vitrina_reco.access import set_source
+from vitrina_shared.schema import Columns
 
 
 class OrjsonResponse(JSONResponse):
@@ -30,7 +31,7 @@ def ranked_list(
     return OrjsonResponse(
         {
             **ids,
-            "items": [{"item_id": item, "score": score} for item, score in pairs],
+            "items": [{Columns.ITEM: item, Columns.SCORE: score} for item, score in pairs],
             "model_version": version,
             "source": source,
             "fallback_items": fallback_items,

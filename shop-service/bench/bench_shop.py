@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -86,7 +87,7 @@ def publish(url: str, events_path: Path) -> tuple[int, list[str]]:
     writer = store.begin()
     users = writer.write_users(rankings())
     writer.write_fallbacks([(POPULAR, encode_ranking(popular, [1.0] * len(popular)))])
-    writer.write_meta({"top_k": TOP_K, "trained_at": "bench"})
+    writer.write_meta({"top_k": TOP_K, "trained_at": datetime.now(UTC).isoformat()})
     store.activate(writer.version)
     client.close()
     active = events[Columns.USER].value_counts().index.astype(str).tolist()
