@@ -25,7 +25,7 @@ SHARED_NAMES = {Columns.SCORE, Columns.RANK, Columns.TARGET_ITEM, "similar_item_
 
 
 def not_data(tree: ast.AST) -> set[int]:
-    """ids of the string nodes that name no data: docstrings, and attribute names (`getattr`)."""
+    """Ids of the string nodes that name no data: docstrings, and attribute names (`getattr`)."""
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):

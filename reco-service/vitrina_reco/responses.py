@@ -1,5 +1,8 @@
-"""orjson-encoded JSON responses: handlers build plain dicts shaped like the schemas and skip
-FastAPI's per-response validation (the schemathesis test checks every answer against them)."""
+"""orjson-encoded JSON responses.
+
+Handlers build plain dicts shaped like the schemas and skip FastAPI's per-response validation (the
+schemathesis test checks every answer against them).
+"""
 
 from typing import Any
 

@@ -68,8 +68,10 @@ def data_files(workdir: Path) -> tuple[Path, Path, str]:
 
 
 def publish(url: str, events_path: Path) -> tuple[int, list[str]]:
-    """Every customer's recent products, topped up with the popular ones; returns the count and
-    the customers by activity."""
+    """Every customer's recent products, topped up with the popular ones.
+
+    Returns the count and the customers by activity.
+    """
     events = read_events(events_path).events
     popular = events[Columns.ITEM].value_counts().index.astype(str)[:TOP_K].tolist()
     recent = events.iloc[::-1].drop_duplicates([Columns.USER, Columns.ITEM])

@@ -100,8 +100,11 @@ def _security_headers(response: Response) -> Response:
 
 
 def _refuse_nul_bytes() -> None:
-    """before_request: PostgreSQL cannot hold a NUL byte in text, and a log should never show one,
-    so a path, query or form carrying one is refused before anything reads it."""
+    """before_request.
+
+    PostgreSQL cannot hold a NUL byte in text, and a log should never show one, so a path, query or
+    form carrying one is refused before anything reads it.
+    """
     values = [request.path]
     for multidict in (request.args, request.form) if request.method == "POST" else (request.args,):
         values.extend(value for _, found in multidict.lists() for value in found)

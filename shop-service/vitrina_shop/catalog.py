@@ -17,7 +17,8 @@ BLOCK_SIZE = 12
 def _page_number() -> int:
     """`?page=` must be a positive integer; anything else is a page that does not exist.
 
-    ASCII digits only: `str.isdigit` also accepts '²', which `int` refuses (that was a 500)."""
+    ASCII digits only: `str.isdigit` also accepts '²', which `int` refuses (that was a 500).
+    """
     raw = request.args.get("page", "1")
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100_000:
         abort(404)

@@ -47,8 +47,11 @@ def _text(value: object) -> str:
 
 
 def _storable(row: dict) -> bool:
-    """What the tables can hold: a valid id and price, no NUL (PostgreSQL refuses it in text),
-    a category and image URL within their columns. A long title is shortened instead."""
+    """What the tables can hold.
+
+    A valid id and price, no NUL (PostgreSQL refuses it in text), a category and image URL within
+    their columns. A long title is shortened instead.
+    """
     return (
         is_valid_id(row["id"])
         and is_valid_price100(row["price100"])

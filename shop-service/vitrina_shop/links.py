@@ -1,5 +1,7 @@
-"""Links to products and their pictures, remembered per app: a page links dozens of products and
-`url_for` was the costliest part of rendering them."""
+"""Links to products and their pictures, remembered per app.
+
+A page links dozens of products and `url_for` was the costliest part of rendering them.
+"""
 
 from typing import Any
 
@@ -24,8 +26,10 @@ def product_url(product_id: str) -> str:
 
 
 def image_url(product: Any) -> str:
-    """The product's own image, else a placeholder named by its category (or its title's last
-    word, so an uncategorised catalog is not a wall of identical pictures)."""
+    """The product's own image, else a placeholder named by its category (or its title's last word.
+
+    So an uncategorised catalog is not a wall of identical pictures).
+    """
     if product.image_url:
         return product.image_url
     words = [w for w in product.title.lower().split() if w.isalpha()]

@@ -36,8 +36,11 @@ def _order_with_key(db: Session, user_id: str, key: str) -> Order | None:
 
 
 def _place(db: Session, form: CheckoutForm) -> Response:
-    """Turn the cart into an order, once: the cart's rows are taken by one delete, so a repeated
-    or concurrent submission finds them gone and shows the order its twin placed."""
+    """Turn the cart into an order, once.
+
+    The cart's rows are taken by one delete, so a repeated or concurrent submission finds them gone
+    and shows the order its twin placed.
+    """
     key = form.key.data
     placed = _order_with_key(db, g.user.id, key)
     taken = [] if placed else carts.take(db, g.user.id)

@@ -46,8 +46,11 @@ def recommended(
 
 
 def popular(db: Session, reco: RecoClient, k: int, exclude: Sequence[str] = ()) -> Block:
-    """'Popular': the same for everyone and renewed once a day, so it is kept for half a minute
-    per app, and twice as long a list as shown so that the cart's contents can be left out."""
+    """'Popular'.
+
+    The same for everyone and renewed once a day, so it is kept for half a minute per app, and twice
+    as long a list as shown so that the cart's contents can be left out.
+    """
     cache: dict[int, tuple[float, Block]] = current_app.extensions.setdefault(POPULAR_CACHE, {})
     now = time.monotonic()
     hit = cache.get(k)

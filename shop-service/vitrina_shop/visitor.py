@@ -29,8 +29,11 @@ SIGN_IN_KEY = "sign_in"
 
 
 def load_user() -> None:
-    """before_request: `g.user` is the customer of the session's sign-in, or None when it was
-    signed out (or never existed): one query, the sign-in joined with its customer."""
+    """before_request.
+
+    `g.user` is the customer of the session's sign-in, or None when it was signed out (or never
+    existed): one query, the sign-in joined with its customer.
+    """
     g.user = None
     if request.endpoint in ANONYMOUS_ENDPOINTS:
         return
