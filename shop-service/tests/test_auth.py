@@ -94,7 +94,7 @@ def test_an_unknown_email_costs_a_password_hash_too(
     An unknown one is checked against a hash as well (timing itself belongs in a benchmark, not a
     test).
     """
-    import vitrina_shop.auth as auth
+    import vitrina_shop.views.auth as auth
 
     checked: list[str] = []
 

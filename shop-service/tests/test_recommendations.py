@@ -3,7 +3,7 @@ from flask import Flask
 
 from vitrina_shop import recommendations
 from vitrina_shop.db import session_scope
-from vitrina_shop.reco import RecoClient
+from vitrina_shop.reco_client import RecoClient
 
 from .conftest import ANSWER_TIMEOUT_S, FakeReco
 

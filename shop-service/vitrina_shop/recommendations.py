@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from vitrina_shop import products
+from vitrina_shop.data import products
 from vitrina_shop.models import Product
-from vitrina_shop.reco import RankedIds, RecoClient
+from vitrina_shop.reco_client import RankedIds, RecoClient
 
 SHOP_FALLBACK = "shop-popular"
 POPULAR_CACHE = "vitrina_popular"

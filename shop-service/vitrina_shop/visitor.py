@@ -12,7 +12,7 @@ from typing import Any
 from flask import g, redirect, request, session, url_for
 from sqlalchemy import delete
 
-from vitrina_shop import carts
+from vitrina_shop.data import carts
 from vitrina_shop.db import get_db
 from vitrina_shop.models import CartLine, SignIn, User
 

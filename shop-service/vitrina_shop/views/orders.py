@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response
 
 from vitrina_shared.schema import EventType
-from vitrina_shop import carts, products
+from vitrina_shop.data import carts, products
+from vitrina_shop.data.event_log import log_events
 from vitrina_shop.db import get_db
-from vitrina_shop.event_log import log_events
 from vitrina_shop.forms import MAX_QTY, CheckoutForm
 from vitrina_shop.models import Order, OrderLine
 from vitrina_shop.money import MAX_TOTAL100, is_valid_price100

@@ -2,11 +2,12 @@
 
 from flask import Blueprint, abort, current_app, g, render_template, request
 
-from vitrina_shop import products, recommendations
+from vitrina_shop import recommendations
+from vitrina_shop.data import products
+from vitrina_shop.data.products import MAX_QUERY_LENGTH
 from vitrina_shop.db import get_db
-from vitrina_shop.placeholders import category_label
-from vitrina_shop.products import MAX_QUERY_LENGTH
-from vitrina_shop.reco import get_reco
+from vitrina_shop.reco_client import get_reco
+from vitrina_shop.views.images import category_label
 from vitrina_shop.visitor import cart_ids
 
 bp = Blueprint("catalog", __name__)
