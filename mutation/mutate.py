@@ -49,6 +49,10 @@ TARGETS = {
         "shop-service/tests/test_recommendations.py",
         "shop-service/tests/test_catalog.py",
     ],
+    "shop-service/vitrina_shop/cache.py": [
+        "shop-service/tests/test_cache.py",
+        "shop-service/tests/test_recommendations.py",
+    ],
 }
 
 

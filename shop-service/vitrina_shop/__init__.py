@@ -1,16 +1,16 @@
 """Vitrina's storefront. `create_app` builds it; nothing connects or reads settings at import."""
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, g, render_template, request
+from flask import Flask, Response, abort, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from vitrina_shop import db, reco_client, throttle, visitor
+from vitrina_shop.cache import remembered
 from vitrina_shop.data import products
 from vitrina_shop.links import image_url, product_url
 from vitrina_shop.money import format_price
@@ -19,6 +19,7 @@ from vitrina_shop.views import auth, cart, catalog, demo, health, images, orders
 from vitrina_shop.views.images import category_label
 from vitrina_shop.visitor import cart_ids
 
+CATEGORIES_CACHE = "vitrina_categories"
 CATEGORIES_TTL_S = 300.0
 csrf = CSRFProtect()
 
@@ -109,12 +110,9 @@ def _register_blueprints(app: Flask) -> None:
 
 def _categories() -> list[tuple[str, int]]:
     """The navigation's categories, refreshed every few minutes rather than queried per page."""
-    cached = current_app.extensions.get("vitrina_categories")
-    if cached and time.monotonic() - cached[0] < CATEGORIES_TTL_S:
-        return cached[1]
-    found = products.categories(db.get_db())
-    current_app.extensions["vitrina_categories"] = (time.monotonic(), found)
-    return found
+    return remembered(
+        CATEGORIES_CACHE, None, lambda: products.categories(db.get_db()), CATEGORIES_TTL_S
+    )
 
 
 def _register_templating(app: Flask) -> None:

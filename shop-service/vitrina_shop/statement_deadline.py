@@ -65,7 +65,7 @@ def _duplicate(fd: int) -> int | None:
 def _shut(fd: int | None) -> None:
     """Shut the socket down both ways through a duplicate of its descriptor.
 
-    So the driver's own descriptor (and its number) stays in the driver's hands.
+    The driver's own descriptor (and its number) stays in the driver's hands.
     """
     if fd is None:
         return

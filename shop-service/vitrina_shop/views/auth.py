@@ -46,10 +46,10 @@ def _safe_next(target: str | None) -> str:
 
 
 def _user_with_email(email: str) -> User | None:
-    """Sign-up stores emails lower-cased.
+    """Find a customer by email with a plain comparison: sign-up stores emails lower-cased.
 
-    So a plain comparison finds them through the column's unique index; `lower(email) = …` would
-    read every customer, those of the data included.
+    So the column's unique index finds them; `lower(email) = …` would read every customer, those of
+    the data included.
     """
     return get_db().scalar(select(User).where(User.email == email))
 
