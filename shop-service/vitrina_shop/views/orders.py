@@ -4,12 +4,11 @@ import secrets
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from vitrina_shared.schema import EventType
-from vitrina_shop.data import carts, products
+from vitrina_shop.data import carts, orders, products
 from vitrina_shop.data.event_log import log_events
 from vitrina_shop.db import get_db
 from vitrina_shop.forms import MAX_QTY, CheckoutForm
@@ -19,20 +18,12 @@ from vitrina_shop.visitor import cart_lines, login_required
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
-# Order ids are the database's 32-bit integers: a larger one names no order (and PostgreSQL
-# would refuse to compare it).
-MAX_ORDER_ID = 2**31 - 1
-
 
 @bp.after_request
 def _never_cached(response: Response) -> Response:
     """Orders hold names and addresses: no browser or proxy keeps a copy of these pages."""
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _order_with_key(db: Session, user_id: str, key: str) -> Order | None:
-    return db.scalar(select(Order).where(Order.checkout_key == key, Order.user_id == user_id))
 
 
 def _place(db: Session, form: CheckoutForm) -> Response:
@@ -42,10 +33,10 @@ def _place(db: Session, form: CheckoutForm) -> Response:
     and shows the order its twin placed.
     """
     key = form.key.data
-    placed = _order_with_key(db, g.user.id, key)
+    placed = orders.with_key(db, g.user.id, key)
     taken = [] if placed else carts.take(db, g.user.id)
     if not taken:
-        placed = placed or _order_with_key(db, g.user.id, key)
+        placed = placed or orders.with_key(db, g.user.id, key)
         placed_id = placed.id if placed else None
         db.rollback()
         if placed_id is None:
@@ -108,19 +99,13 @@ def checkout() -> ResponseReturnValue:
 @bp.get("/")
 @login_required
 def history() -> str:
-    orders = get_db().scalars(
-        select(Order)
-        .where(Order.user_id == g.user.id)
-        .order_by(Order.created_at.desc())
-        .options(selectinload(Order.lines))  # the page counts each order's lines
-    )
-    return render_template("orders/history.html", orders=list(orders))
+    return render_template("orders/history.html", orders=orders.of_customer(get_db(), g.user.id))
 
 
 @bp.get("/<int:order_id>")
 @login_required
 def detail(order_id: int) -> str:
-    order = get_db().get(Order, order_id) if order_id <= MAX_ORDER_ID else None
-    if order is None or order.user_id != g.user.id:
+    order = orders.owned(get_db(), g.user.id, order_id)
+    if order is None:
         abort(404)
     return render_template("orders/detail.html", order=order)
