@@ -1,1 +1,1 @@
-"""Data access: the queries and writes on products, carts and the event log, apart from the views."""
+"""Data access: the queries and writes on products, carts, orders and the event log, apart from views."""
