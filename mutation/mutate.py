@@ -32,13 +32,13 @@ TARGETS = {
     "shared/vitrina_shared/model_store.py": [
         "shared/tests/test_model_store.py",
     ],
-    "shop-service/vitrina_shop/orders.py": [
+    "shop-service/vitrina_shop/views/orders.py": [
         "shop-service/tests/test_orders.py",
     ],
-    "shop-service/vitrina_shop/carts.py": [
+    "shop-service/vitrina_shop/data/carts.py": [
         "shop-service/tests/test_cart.py",
     ],
-    "shop-service/vitrina_shop/auth.py": [
+    "shop-service/vitrina_shop/views/auth.py": [
         "shop-service/tests/test_auth.py",
         "shop-service/tests/test_throttle.py",
     ],
@@ -48,6 +48,10 @@ TARGETS = {
     "shop-service/vitrina_shop/recommendations.py": [
         "shop-service/tests/test_recommendations.py",
         "shop-service/tests/test_catalog.py",
+    ],
+    "shop-service/vitrina_shop/cache.py": [
+        "shop-service/tests/test_cache.py",
+        "shop-service/tests/test_recommendations.py",
     ],
 }
 

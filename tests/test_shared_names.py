@@ -18,9 +18,6 @@ PACKAGES = {
     "reco-service": REPO / "reco-service" / "vitrina_reco",
     "shop-service": REPO / "shop-service" / "vitrina_shop",
 }
-# Still reading the metadata through their own literals (store.py, routers/model.py) and writing
-# "score" in responses.py: strict, so the mark has to go when they switch to the shared names.
-NOT_YET = {"reco-service"}
 # The metadata keys distinctive enough to be nothing else ("data" or "version" could be anything).
 META_KEYS = {"trained_at", "top_k", "similar_k", "published_at"}
 # similar_item_id: the old name of the target item, so that it does not come back.
@@ -28,7 +25,7 @@ SHARED_NAMES = {Columns.SCORE, Columns.RANK, Columns.TARGET_ITEM, "similar_item_
 
 
 def not_data(tree: ast.AST) -> set[int]:
-    """ids of the string nodes that name no data: docstrings, and attribute names (`getattr`)."""
+    """Ids of the string nodes that name no data: docstrings, and attribute names (`getattr`)."""
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
@@ -60,12 +57,6 @@ def test_the_metadata_keys_looked_for_are_fields_of_the_shared_model():
     assert set(ModelMeta.model_fields) >= META_KEYS
 
 
-@pytest.mark.parametrize(
-    "package",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True)) if name in NOT_YET else name
-        for name in PACKAGES
-    ],
-)
+@pytest.mark.parametrize("package", PACKAGES)
 def test_no_copy_of_a_shared_name(package):
     assert literals(PACKAGES[package]) == []

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,9 @@ def publish(url: str, users: int, items: int, top_k: int, seed: int = 7) -> floa
         for n in range(items)
     )
     writer.write_fallbacks([(POPULAR, encode_ranking(catalog[:top_k].tolist(), scores))])
-    writer.write_meta({"top_k": top_k, "trained_at": "synthetic", "data": {"users": users}})
+    writer.write_meta(
+        {"top_k": top_k, "trained_at": datetime.now(UTC).isoformat(), "data": {"users": users}}
+    )
     store.activate(writer.version)
     client.close()
     return time.perf_counter() - started

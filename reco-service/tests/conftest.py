@@ -1,5 +1,8 @@
-"""reco-service fixtures: models published through the trainer's own code path, and the service
-running under uvicorn on a loopback port, talked to over real HTTP."""
+"""reco-service fixtures.
+
+Models published through the trainer's own code path, and the service running under uvicorn on a
+loopback port, talked to over real HTTP.
+"""
 
 import threading
 import time

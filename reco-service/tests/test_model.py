@@ -1,8 +1,11 @@
+from datetime import UTC, datetime
+
+
 def test_model_describes_the_active_version(api, publish):
     publish("v1")
     body = api.get("/model").json()
     assert body["version"] == "v1"
-    assert body["trained_at"] == "2026-11-28T03:00:00+00:00"
+    assert datetime.fromisoformat(body["trained_at"]) == datetime(2026, 11, 28, 3, tzinfo=UTC)
     assert (body["top_k"], body["similar_k"], body["fallback_k"]) == (4, 4, 4)
     assert body["fallbacks"] == ["popular"]
     assert body["data"] == {"events": 1234, "users": 2, "items": 6}
@@ -12,7 +15,9 @@ def test_model_describes_the_active_version(api, publish):
 
 
 def test_model_without_list_lengths_in_meta_uses_the_fallback_length(api, publish):
-    publish("v1", meta={"trained_at": "yesterday"}, fallbacks={"popular": (["c"], [1.0], [])})
+    publish(
+        "v1", meta={"trained_at": "2026-11-27T03:00:00Z"}, fallbacks={"popular": (["c"], [1.0], [])}
+    )
     body = api.get("/model").json()
     assert (body["top_k"], body["similar_k"], body["fallback_k"]) == (1, 1, 1)
     assert (body["data"], body["metrics"]) == ({}, {})

@@ -1,7 +1,10 @@
-"""Property-based: schemathesis generates requests from the OpenAPI document (valid and invalid
-ones); no answer may be a 5xx, and every answer must match the status codes, content types and
-schemas the document declares. Run twice: without auth, and with a token the client sends (then
-schemathesis also checks that leaving the token out or sending a wrong one is refused)."""
+"""Property-based.
+
+Schemathesis generates requests from the OpenAPI document (valid and invalid ones); no answer may be
+a 5xx, and every answer must match the status codes, content types and schemas the document
+declares. Run twice: without auth, and with a token the client sends (then schemathesis also checks
+that leaving the token out or sending a wrong one is refused).
+"""
 
 import schemathesis
 from hypothesis import HealthCheck, settings

@@ -172,7 +172,17 @@ def test_a_corrupt_fallback_list_is_a_503(api, publish, redis_client, blob):
     assert "model version v1 is unreadable" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("meta", [b"[1, 2]", b'"text"', b"{broken", b"\xff"])
+@pytest.mark.parametrize(
+    "meta",
+    [
+        b"[1, 2]",
+        b'"text"',
+        b"{broken",
+        b"\xff",
+        b'{"trained_at": "yesterday"}',
+        b'{"top_k": "many"}',
+    ],
+)
 def test_corrupt_metadata_is_a_503(api, publish, redis_client, meta):
     publish("v1")
     redis_client.set("vitrina:v:v1:meta", meta)

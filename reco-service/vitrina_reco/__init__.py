@@ -1,1 +1,1 @@
-"""vitrina_reco"""
+"""reco-service: serves the rankings the trainer published to Redis, over HTTP."""

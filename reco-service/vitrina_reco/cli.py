@@ -21,8 +21,11 @@ SAFE_FORMATTER = "vitrina_shared.log_format.SafeFormatter"
 
 
 def log_config() -> dict[str, Any]:
-    """Logging of every worker: lines on stdout, control characters escaped; access-log lines
-    are whole JSON objects (they carry their own time), one per line."""
+    """Logging of every worker.
+
+    Lines on stdout, control characters escaped; access-log lines are whole JSON objects (they carry
+    their own time), one per line.
+    """
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -9,10 +9,9 @@ from typing import Annotated
 from fastapi import HTTPException, Path, Query
 from pydantic import AfterValidator
 
-from vitrina_shared.ids import MAX_ID_LENGTH, is_valid_id
+from vitrina_shared.ids import MAX_EXCLUDE, MAX_ID_LENGTH, is_valid_id
 from vitrina_shared.redis_layout import MAX_STORED_K
 
-MAX_EXCLUDE = 500
 ID_RULE = f"1 to {MAX_ID_LENGTH} printable characters, no whitespace or comma"
 # The ASCII part of the rule, for the OpenAPI document; `_valid_id` applies all of it.
 ID_PATTERN = r"^[^\x00-\x20\x7f,]+$"

@@ -1,5 +1,8 @@
-"""orjson-encoded JSON responses: handlers build plain dicts shaped like the schemas and skip
-FastAPI's per-response validation (the schemathesis test checks every answer against them)."""
+"""orjson-encoded JSON responses.
+
+Handlers build plain dicts shaped like the schemas and skip FastAPI's per-response validation (the
+schemathesis test checks every answer against them).
+"""
 
 from typing import Any
 
@@ -8,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from vitrina_reco.access import set_source
+from vitrina_shared.schema import Columns
 
 
 class OrjsonResponse(JSONResponse):
@@ -30,7 +34,7 @@ def ranked_list(
     return OrjsonResponse(
         {
             **ids,
-            "items": [{"item_id": item, "score": score} for item, score in pairs],
+            "items": [{Columns.ITEM: item, Columns.SCORE: score} for item, score in pairs],
             "model_version": version,
             "source": source,
             "fallback_items": fallback_items,

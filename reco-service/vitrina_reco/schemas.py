@@ -41,9 +41,7 @@ class SimilarItems(RankedList):
 class ModelInfo(BaseModel):
     version: str
     published_at: datetime | None = Field(description="When the trainer activated this version.")
-    trained_at: str | None = Field(
-        description="When the model was trained, as the trainer wrote it."
-    )
+    trained_at: datetime | None = Field(description="When the model was trained.")
     top_k: int = Field(description="Products stored per user: the largest `k` of /recommendations.")
     similar_k: int = Field(description="Products stored per product: the largest `k` of /similar.")
     fallback_k: int = Field(description="Length of the fallback list: the largest `k` of /popular.")

@@ -11,15 +11,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import orjson
+from pydantic import ValidationError
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from vitrina_reco.pipelining import HashReader
+from vitrina_shared.model_meta import ModelMeta
 from vitrina_shared.redis_layout import (
     POPULAR,
     Ranking,
@@ -27,10 +29,6 @@ from vitrina_shared.redis_layout import (
     RedisKeys,
     decode_ranking,
 )
-
-# Metadata keys the service reads; the trainer writes them (absent ones fall back as documented).
-META_TOP_K = "top_k"
-META_SIMILAR_K = "similar_k"
 
 NO_MODEL = "no model published yet"
 
@@ -57,13 +55,13 @@ class ModelState:
     """
 
     version: str
-    meta: dict[str, Any]
+    meta: ModelMeta
     fallbacks: dict[str, Ranking]
     published_at: datetime | None
 
-    def _stored(self, key: str) -> int | None:
-        value = self.meta.get(key)
-        return value if isinstance(value, int) and value > 0 else None
+    @staticmethod
+    def _positive(value: int | None) -> int | None:
+        return value if value is not None and value > 0 else None
 
     @cached_property
     def fallback_k(self) -> int:
@@ -73,12 +71,12 @@ class ModelState:
     @cached_property
     def top_k(self) -> int:
         """Products stored per user: the most `/recommendations` may ask for."""
-        return self._stored(META_TOP_K) or self.fallback_k
+        return self._positive(self.meta.top_k) or self.fallback_k
 
     @cached_property
     def similar_k(self) -> int:
         """Products stored per product: the most `/similar` may ask for."""
-        return self._stored(META_SIMILAR_K) or self.top_k
+        return self._positive(self.meta.similar_k) or self.top_k
 
     @cached_property
     def fallback(self) -> tuple[str, Ranking] | None:
@@ -168,16 +166,13 @@ class RecoStore:
 
         meta, fallbacks, published = await self._call(load)
         try:
-            meta = orjson.loads(meta) if meta else {}
-            if not isinstance(meta, dict):
-                raise RankingFormatError("its metadata is not a JSON object")
             return ModelState(
                 version=version,
-                meta=meta,
+                meta=ModelMeta.model_validate(orjson.loads(meta) if meta else {}),
                 fallbacks={name.decode(): decode_ranking(blob) for name, blob in fallbacks.items()},
                 published_at=datetime.fromtimestamp(published, UTC) if published else None,
             )
-        except (ValueError, UnicodeDecodeError) as exc:  # JSON, ranking and encoding errors
+        except (ValidationError, ValueError, UnicodeDecodeError) as exc:  # metadata, JSON, ranking
             raise StoreUnavailableError(f"model version {version} is unreadable: {exc}") from exc
 
     async def _ranking(self, key: str, field: str) -> Ranking | None:

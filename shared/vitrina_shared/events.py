@@ -132,8 +132,11 @@ def _batches(path: Path, cleaner: "_Cleaner") -> Iterator[pa.RecordBatch]:
 
 
 def _csv_header(path: Path) -> list[str]:
-    """The column names, read before Arrow sees the file: a file that is not (gzip-compressed)
-    UTF-8 text fails here, in one clear line, before Arrow parses rows of garbage."""
+    """The column names, read before Arrow sees the file.
+
+    A file that is not (gzip-compressed) UTF-8 text fails here, in one clear line, before Arrow
+    parses rows of garbage.
+    """
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
         with opener(path, "rb") as file:
@@ -361,8 +364,10 @@ def clean_events(raw: pd.DataFrame, source: str = "frame") -> EventLog:
 
 
 def merge_event_logs(logs: Sequence[EventLog]) -> EventLog:
-    """One log from several sources (files, the shop's DB): counts added up, events re-sorted,
-    and an event that two sources both hold kept once."""
+    """One log from several sources (files, the shop's DB).
+
+    Counts added up, events re-sorted, and an event that two sources both hold kept once.
+    """
     if len(logs) == 1:
         return logs[0]
     rows_read = sum(part.rows_read for part in logs)

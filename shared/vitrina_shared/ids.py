@@ -8,6 +8,8 @@ agrees on which ids exist.
 MAX_ID_LENGTH = 128
 # Commas separate ids in lists (`exclude=a,b`, bracketed export lists), so no id can hold one.
 ID_SEPARATOR = ","
+# The most ids one request may exclude: reco-service refuses more, the shop sends no more.
+MAX_EXCLUDE = 500
 
 
 def is_valid_id(value: str) -> bool:

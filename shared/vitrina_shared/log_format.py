@@ -21,7 +21,7 @@ def _escaped(match: re.Match[str]) -> str:
 
 
 def escape_controls(text: str) -> str:
-    """`text` with every control character written as a visible escape (`\\x00`, `\\u2028`)."""
+    r"""`text` with every control character written as a visible escape (`\x00`, `\u2028`)."""
     return CONTROL.sub(_escaped, text)
 
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -67,8 +68,10 @@ def data_files(workdir: Path) -> tuple[Path, Path, str]:
 
 
 def publish(url: str, events_path: Path) -> tuple[int, list[str]]:
-    """Every customer's recent products, topped up with the popular ones; returns the count and
-    the customers by activity."""
+    """Every customer's recent products, topped up with the popular ones.
+
+    Returns the count and the customers by activity.
+    """
     events = read_events(events_path).events
     popular = events[Columns.ITEM].value_counts().index.astype(str)[:TOP_K].tolist()
     recent = events.iloc[::-1].drop_duplicates([Columns.USER, Columns.ITEM])
@@ -86,7 +89,7 @@ def publish(url: str, events_path: Path) -> tuple[int, list[str]]:
     writer = store.begin()
     users = writer.write_users(rankings())
     writer.write_fallbacks([(POPULAR, encode_ranking(popular, [1.0] * len(popular)))])
-    writer.write_meta({"top_k": TOP_K, "trained_at": "bench"})
+    writer.write_meta({"top_k": TOP_K, "trained_at": datetime.now(UTC).isoformat()})
     store.activate(writer.version)
     client.close()
     active = events[Columns.USER].value_counts().index.astype(str).tolist()

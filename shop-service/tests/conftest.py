@@ -1,5 +1,8 @@
-"""Fixtures of the shop's tests: the app on SQLite (and PostgreSQL when TEST_DATABASE_URL is set),
-a tiny hand-written catalog and event file, and a fake reco-service we can make slow or broken."""
+"""Fixtures of the shop's tests.
+
+The app on SQLite (and PostgreSQL when TEST_DATABASE_URL is set), a tiny hand-written catalog and
+event file, and a fake reco-service we can make slow or broken.
+"""
 
 import json
 import re
@@ -258,8 +261,11 @@ class LiveShopper:
         return match.group(1)
 
     def post(self, path: str, data: dict[str, object]) -> httpx.Response:
-        """A POST sent with the cookies as they are now; the answer's cookies are not kept, so
-        concurrent posts all carry the same session (a browser's double click)."""
+        """A POST sent with the cookies as they are now.
+
+        The answer's cookies are not kept, so concurrent posts all carry the same session (a
+        browser's double click).
+        """
         return httpx.post(
             f"{self.http.base_url}{path}", data=data, cookies=dict(self.http.cookies), timeout=30.0
         )

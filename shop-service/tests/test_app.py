@@ -34,7 +34,7 @@ def test_the_error_page_renders_after_a_failed_database_write(
     app, shopper, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two sign-ups of one email at once: the second's insert breaks the unique index."""
-    from vitrina_shop import auth
+    from vitrina_shop.views import auth
 
     shopper.register()
     shopper.logout()

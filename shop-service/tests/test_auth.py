@@ -74,8 +74,10 @@ def test_data_customers_have_no_password_to_guess(shopper: Shopper) -> None:
 def test_an_account_without_a_password_cannot_sign_in(
     app: Flask, shopper: Shopper, password: str
 ) -> None:
-    """A customer with an email but no password (a data customer given an email) has nothing
-    that any password matches; the answer is the usual 400, not a 500."""
+    """A customer with an email but no password: no password matches, and the answer is a 400.
+
+    Such a customer is one of the data given an email; the answer is the usual 400, not a 500.
+    """
     with session_scope(app) as db:
         db.get(User, "u1").email = "u1@example.com"
     data = {"email": "u1@example.com", "password": password, "csrf_token": shopper.csrf()}
@@ -87,9 +89,12 @@ def test_an_account_without_a_password_cannot_sign_in(
 def test_an_unknown_email_costs_a_password_hash_too(
     shopper: Shopper, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Timing must not tell which emails have accounts: an unknown one is checked against a
-    hash as well (timing itself belongs in a benchmark, not a test)."""
-    import vitrina_shop.auth as auth
+    """Timing must not tell which emails have accounts.
+
+    An unknown one is checked against a hash as well (timing itself belongs in a benchmark, not a
+    test).
+    """
+    import vitrina_shop.views.auth as auth
 
     checked: list[str] = []
 

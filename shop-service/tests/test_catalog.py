@@ -64,7 +64,7 @@ def test_home_renders_fast_from_the_shops_own_data_when_reco_fails(
     shopper = Shopper(app.test_client())
     shopper.browse_as("u1")
     started = time.perf_counter()
-    with caplog.at_level(logging.WARNING, logger="vitrina_shop.reco"):
+    with caplog.at_level(logging.WARNING, logger="vitrina_shop.reco_client"):
         response = shopper.client.get("/")
     elapsed = time.perf_counter() - started
     page = response.get_data(as_text=True)

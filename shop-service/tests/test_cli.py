@@ -83,8 +83,11 @@ def test_init_with_an_unreadable_file_says_which(
 def test_init_skips_and_counts_the_rows_no_table_can_hold(
     monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path, capsys
 ) -> None:
-    """A 10 MB title is shortened; an id over 128 characters, NUL bytes and prices beyond the
-    documented range are rows skipped and counted. A 128-character id is kept whole."""
+    """A 10 MB title is shortened.
+
+    An id over 128 characters, NUL bytes and prices beyond the documented range are rows skipped and
+    counted. A 128-character id is kept whole.
+    """
     longest, too_long = "L" * MAX_ID_LENGTH, "T" * (MAX_ID_LENGTH + 72)
     items = tmp_path / "items.csv"
     items.write_bytes(

@@ -39,7 +39,7 @@ def test_without_a_database_health_and_static_answer_and_pages_are_503(no_databa
 def test_the_500_page_needs_neither_database_nor_customer(
     no_database: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import vitrina_shop.catalog as catalog
+    import vitrina_shop.views.catalog as catalog
 
     def broken(*_args: object) -> None:
         raise RuntimeError("a bug")

@@ -1,5 +1,7 @@
-"""The real server (gunicorn) in front of a PostgreSQL that hangs: a TCP proxy we control stops
-forwarding, as a frozen database server or a stalled network would."""
+"""The real server (gunicorn) in front of a PostgreSQL that hangs.
+
+A TCP proxy we control stops forwarding, as a frozen database server or a stalled network would.
+"""
 
 import os
 import select

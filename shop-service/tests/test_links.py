@@ -13,7 +13,7 @@ def test_product_urls_are_quoted_and_remembered(app: Flask) -> None:
     with app.test_request_context():
         assert product_url("A 1") == "/product/A%201"
         assert product_url("A 1") == "/product/A%201"
-        assert app.extensions[EXTENSION] == {("p", "A 1"): "/product/A%201"}
+        assert [url for _, url in app.extensions[EXTENSION].values()] == ["/product/A%201"]
 
 
 def test_image_url_prefers_the_products_own_then_category_then_title_word(app: Flask) -> None:

@@ -104,7 +104,7 @@ def test_order_history_queries_do_not_grow_with_the_orders(app: Flask, shopper: 
 def test_a_failed_order_writes_nothing(
     app: Flask, shopper: Shopper, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import vitrina_shop.orders as orders
+    import vitrina_shop.views.orders as orders
 
     shopper.browse_as("u1")
     shopper.add_to_cart("B1")

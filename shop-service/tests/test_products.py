@@ -1,6 +1,6 @@
 from flask import Flask
 
-from vitrina_shop import products
+from vitrina_shop.data import products
 from vitrina_shop.db import session_scope
 
 

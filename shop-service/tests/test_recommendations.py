@@ -1,9 +1,9 @@
 import pytest
 from flask import Flask
 
-from vitrina_shop import recommendations
+from vitrina_shop import cache, recommendations
 from vitrina_shop.db import session_scope
-from vitrina_shop.reco import RecoClient
+from vitrina_shop.reco_client import RecoClient
 
 from .conftest import ANSWER_TIMEOUT_S, FakeReco
 
@@ -57,7 +57,7 @@ def test_popular_is_renewed_when_its_half_minute_is_over(
     app: Flask, fake_reco: FakeReco, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = [1000.0]
-    monkeypatch.setattr(recommendations.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
     fake_reco.answer("/popular", ["A1", "B1"], source="popular")
     reco = RecoClient(fake_reco.url, ANSWER_TIMEOUT_S, None)
     with app.app_context(), session_scope(app) as db:

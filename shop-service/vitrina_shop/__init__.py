@@ -1,36 +1,25 @@
 """Vitrina's storefront. `create_app` builds it; nothing connects or reads settings at import."""
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, g, render_template, request
+from flask import Flask, Response, abort, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from vitrina_shop import (
-    auth,
-    cart,
-    catalog,
-    db,
-    demo,
-    health,
-    orders,
-    placeholders,
-    product,
-    products,
-    reco,
-    throttle,
-    visitor,
-)
+from vitrina_shop import db, reco_client, throttle, visitor
+from vitrina_shop.cache import remembered
+from vitrina_shop.data import products
 from vitrina_shop.links import image_url, product_url
 from vitrina_shop.money import format_price
-from vitrina_shop.placeholders import category_label
 from vitrina_shop.settings import ShopSettings
+from vitrina_shop.views import auth, cart, catalog, demo, health, images, orders, product
+from vitrina_shop.views.images import category_label
 from vitrina_shop.visitor import cart_ids
 
+CATEGORIES_CACHE = "vitrina_categories"
 CATEGORIES_TTL_S = 300.0
 csrf = CSRFProtect()
 
@@ -75,7 +64,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # the default SQLite file's home
 
     db.init_app(app)
-    reco.init_app(app)
+    reco_client.init_app(app)
     throttle.init_app(app)
     csrf.init_app(app)
     _register_blueprints(app)
@@ -100,8 +89,11 @@ def _security_headers(response: Response) -> Response:
 
 
 def _refuse_nul_bytes() -> None:
-    """before_request: PostgreSQL cannot hold a NUL byte in text, and a log should never show one,
-    so a path, query or form carrying one is refused before anything reads it."""
+    """before_request.
+
+    PostgreSQL cannot hold a NUL byte in text, and a log should never show one, so a path, query or
+    form carrying one is refused before anything reads it.
+    """
     values = [request.path]
     for multidict in (request.args, request.form) if request.method == "POST" else (request.args,):
         values.extend(value for _, found in multidict.lists() for value in found)
@@ -110,7 +102,7 @@ def _refuse_nul_bytes() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    for module in (catalog, product, cart, orders, auth, demo, placeholders, health):
+    for module in (catalog, product, cart, orders, auth, demo, images, health):
         app.register_blueprint(module.bp)
     app.before_request(_refuse_nul_bytes)
     app.before_request(visitor.load_user)
@@ -118,12 +110,9 @@ def _register_blueprints(app: Flask) -> None:
 
 def _categories() -> list[tuple[str, int]]:
     """The navigation's categories, refreshed every few minutes rather than queried per page."""
-    cached = current_app.extensions.get("vitrina_categories")
-    if cached and time.monotonic() - cached[0] < CATEGORIES_TTL_S:
-        return cached[1]
-    found = products.categories(db.get_db())
-    current_app.extensions["vitrina_categories"] = (time.monotonic(), found)
-    return found
+    return remembered(
+        CATEGORIES_CACHE, None, lambda: products.categories(db.get_db()), CATEGORIES_TTL_S
+    )
 
 
 def _register_templating(app: Flask) -> None:

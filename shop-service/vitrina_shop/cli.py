@@ -38,8 +38,11 @@ class ShopServer(BaseApplication):
 
 
 def hide_server_header() -> None:
-    """gunicorn writes `Server: gunicorn` itself, with no setting to stop it; naming the server
-    helps only an attacker, so its default headers are filtered."""
+    """Gunicorn writes `Server.
+
+    Gunicorn` itself, with no setting to stop it; naming the server helps only an attacker, so its
+    default headers are filtered.
+    """
     if getattr(gunicorn_wsgi.Response.default_headers, "vitrina_filtered", False):
         return
     original = gunicorn_wsgi.Response.default_headers

@@ -38,11 +38,13 @@ class DatabaseUnavailableError(Exception):
 def make_engine(
     url: str, statement_timeout_s: float = STATEMENT_TIMEOUT_S, connections: int | None = None
 ) -> Engine:
-    """Every wait on the database is bounded. PostgreSQL: a connect timeout, a server-side
-    statement_timeout, and a client-side deadline a second later for a server or network that
-    hangs (and no pre-ping, which would wait outside that deadline: a connection the server
-    dropped fails one request with a 503 and the pool is renewed); SQLite: WAL and a busy
-    timeout so gunicorn's workers can write side by side."""
+    """Every wait on the database is bounded.
+
+    PostgreSQL: a connect timeout, a server-side statement_timeout, and a client-side deadline a
+    second later for a server or network that hangs (and no pre-ping, which would wait outside that
+    deadline: a connection the server dropped fails one request with a 503 and the pool is renewed);
+    SQLite: WAL and a busy timeout so gunicorn's workers can write side by side.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
         return _postgresql_engine(url, statement_timeout_s, connections)
@@ -100,8 +102,10 @@ def create_tables(engine: Engine) -> None:
 
 
 def get_db() -> Session:
-    """The request's session, opened on first use and closed at teardown; none while the
-    database rests after a failure (DatabaseUnavailableError, a 503)."""
+    """The request's session, opened on first use and closed at teardown.
+
+    None while the database rests after a failure (DatabaseUnavailableError, a 503).
+    """
     if "db" not in g:
         if time.monotonic() < current_app.extensions[RESTING_UNTIL]:
             raise DatabaseUnavailableError
@@ -121,9 +125,12 @@ def rest(app: Flask) -> None:
 
 
 def close_db(_exc: BaseException | None = None) -> None:
-    """At teardown, and before the 500 page: after a failed statement the session refuses every
-    query, so the error page's header gets a fresh one. Closing rather than rolling back keeps
-    the products the app caches across requests readable (a rollback would expire them)."""
+    """At teardown, and before the 500 page.
+
+    After a failed statement the session refuses every query, so the error page's header gets a
+    fresh one. Closing rather than rolling back keeps the products the app caches across requests
+    readable (a rollback would expire them).
+    """
     db = g.pop("db", None)
     if db is not None:
         db.close()

@@ -1,5 +1,8 @@
-"""The forms with fields to validate. Every POST, these and the templates' one-button forms
-(sign out, cart lines, demo rows) alike, has its CSRF token checked by the app's CSRFProtect."""
+"""The forms with fields to validate.
+
+Every POST, these and the templates' one-button forms (sign out, cart lines, demo rows) alike, has
+its CSRF token checked by the app's CSRFProtect.
+"""
 
 from flask_wtf import FlaskForm
 from wtforms import (

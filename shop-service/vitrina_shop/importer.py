@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from vitrina_shared.catalog import read_items
+from vitrina_shared.catalog import OUTPUT_COLUMNS, read_items
 from vitrina_shared.events import read_events
 from vitrina_shared.ids import is_valid_id
 from vitrina_shared.schema import Columns
@@ -47,8 +47,11 @@ def _text(value: object) -> str:
 
 
 def _storable(row: dict) -> bool:
-    """What the tables can hold: a valid id and price, no NUL (PostgreSQL refuses it in text),
-    a category and image URL within their columns. A long title is shortened instead."""
+    """What the tables can hold.
+
+    A valid id and price, no NUL (PostgreSQL refuses it in text), a category and image URL within
+    their columns. A long title is shortened instead.
+    """
     return (
         is_valid_id(row["id"])
         and is_valid_price100(row["price100"])
@@ -93,9 +96,9 @@ def _upsert(
 def _product_rows(items: pd.DataFrame | None, events: pd.DataFrame | None) -> list[dict]:
     rows: dict[str, dict] = {}
     if items is not None:
-        for item_id, title, category, price, image in items[
-            ["item_id", "title", "category", "price100", "image_url"]
-        ].itertuples(index=False):
+        for item_id, title, category, price, image in items[list(OUTPUT_COLUMNS)].itertuples(
+            index=False
+        ):
             item_id, category = _text(item_id), _text(category)
             rows[item_id] = {
                 "id": item_id,

@@ -58,8 +58,11 @@ class User(Base):
 
 
 class SignIn(Base):
-    """A signed-in browser: the session cookie holds this random id, not the customer's, so
-    signing out deletes the row and a copy of the cookie made before no longer signs anyone in."""
+    """A signed-in browser.
+
+    The session cookie holds this random id, not the customer's, so signing out deletes the row and
+    a copy of the cookie made before no longer signs anyone in.
+    """
 
     __tablename__ = "sign_ins"
 

@@ -1,15 +1,14 @@
 """The recommendation blocks of the pages: reco-service first, the shop's own data when it fails."""
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy.orm import Session
 
-from vitrina_shop import products
+from vitrina_shop.cache import remembered
+from vitrina_shop.data import products
 from vitrina_shop.models import Product
-from vitrina_shop.reco import RankedIds, RecoClient
+from vitrina_shop.reco_client import RankedIds, RecoClient
 
 SHOP_FALLBACK = "shop-popular"
 POPULAR_CACHE = "vitrina_popular"
@@ -46,15 +45,18 @@ def recommended(
 
 
 def popular(db: Session, reco: RecoClient, k: int, exclude: Sequence[str] = ()) -> Block:
-    """'Popular': the same for everyone and renewed once a day, so it is kept for half a minute
-    per app, and twice as long a list as shown so that the cart's contents can be left out."""
-    cache: dict[int, tuple[float, Block]] = current_app.extensions.setdefault(POPULAR_CACHE, {})
-    now = time.monotonic()
-    hit = cache.get(k)
-    if hit is None or now - hit[0] >= POPULAR_TTL_S:
-        wide = 2 * k
-        hit = cache[k] = (now, _block(db, reco.popular(wide), wide, ()) or _fallback(db, wide, ()))
-    kept = hit[1]
+    """'Popular'.
+
+    The same for everyone and renewed once a day, so it is kept for half a minute per app, and twice
+    as long a list as shown so that the cart's contents can be left out.
+    """
+    wide = 2 * k
+    kept = remembered(
+        POPULAR_CACHE,
+        k,
+        lambda: _block(db, reco.popular(wide), wide, ()) or _fallback(db, wide, ()),
+        POPULAR_TTL_S,
+    )
     skip = set(exclude)
     return Block([p for p in kept.products if p.id not in skip][:k], kept.source, kept.version)
 

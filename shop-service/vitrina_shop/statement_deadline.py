@@ -63,8 +63,10 @@ def _duplicate(fd: int) -> int | None:
 
 
 def _shut(fd: int | None) -> None:
-    """Shut the socket down both ways through a duplicate of its descriptor, so the driver's
-    own descriptor (and its number) stays in the driver's hands."""
+    """Shut the socket down both ways through a duplicate of its descriptor.
+
+    The driver's own descriptor (and its number) stays in the driver's hands.
+    """
     if fd is None:
         return
     with socket.socket(fileno=fd) as sock, contextlib.suppress(OSError):  # closed already

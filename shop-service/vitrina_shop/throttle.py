@@ -1,7 +1,10 @@
-"""Sign-in throttling: failed attempts are counted per account and per address (the `limits`
-library under flask-limiter), in Redis when REDIS_URL is set so every worker and replica shares
-the count, else in the process's memory. Only failures count: a customer who types the right
-password is never slowed by someone else's guesses at other accounts."""
+"""Sign-in throttling.
+
+Failed attempts are counted per account and per address (the `limits` library under flask-limiter),
+in Redis when REDIS_URL is set so every worker and replica shares the count, else in the process's
+memory. Only failures count: a customer who types the right password is never slowed by someone
+else's guesses at other accounts.
+"""
 
 import logging
 from dataclasses import dataclass
@@ -32,8 +35,10 @@ class Throttle:
         ]
 
     def allows(self, account: str) -> bool:
-        """False once the account or the address has used up its failed attempts. A limit
-        store that is down lets the attempt through (logged): sign-in must keep working."""
+        """False once the account or the address has used up its failed attempts.
+
+        A limit store that is down lets the attempt through (logged): sign-in must keep working.
+        """
         try:
             return all(self.limiter.test(item, *key) for item, *key in self._keys(account))
         except StorageError as exc:

@@ -12,7 +12,7 @@ from typing import Any
 from flask import g, redirect, request, session, url_for
 from sqlalchemy import delete
 
-from vitrina_shop import carts
+from vitrina_shop.data import carts
 from vitrina_shop.db import get_db
 from vitrina_shop.models import CartLine, SignIn, User
 
@@ -29,8 +29,11 @@ SIGN_IN_KEY = "sign_in"
 
 
 def load_user() -> None:
-    """before_request: `g.user` is the customer of the session's sign-in, or None when it was
-    signed out (or never existed): one query, the sign-in joined with its customer."""
+    """before_request.
+
+    `g.user` is the customer of the session's sign-in, or None when it was signed out (or never
+    existed): one query, the sign-in joined with its customer.
+    """
     g.user = None
     if request.endpoint in ANONYMOUS_ENDPOINTS:
         return

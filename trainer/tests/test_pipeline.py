@@ -70,8 +70,11 @@ def tiny_events(tmp_path):
 def test_a_second_run_fails_at_once_while_the_first_trains(
     redis_url, redis_client, tmp_path, monkeypatch
 ):
-    """Two runs started together: the second fails before loading anything (it used to train
-    for minutes and fail only at publish); the first, failing later, releases the lock."""
+    """Two runs started together.
+
+    The second fails before loading anything (it used to train for minutes and fail only at
+    publish); the first, failing later, releases the lock.
+    """
     training, release = threading.Event(), threading.Event()
     loads = []
 

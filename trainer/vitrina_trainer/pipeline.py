@@ -74,8 +74,11 @@ def data_summary(event_log: EventLog) -> DataSummary:
 
 
 def connect_for_run(settings: TrainerSettings) -> tuple[ModelStore, VersionWriter]:
-    """The model store, with the publishing lock taken before any training: a second run
-    started meanwhile fails in seconds (one line naming the holder), not after training."""
+    """The model store, with the publishing lock taken before any training.
+
+    A second run started meanwhile fails in seconds (one line naming the holder), not after
+    training.
+    """
     store = ModelStore.connect(settings, settings.redis_timeout_s)
     try:
         return store, store.begin()

@@ -188,8 +188,11 @@ def publish(
 
 
 class LockKeeper:
-    """Renews a version's publishing lock from a thread while the run trains (longer than the
-    lock lives unrenewed), until `stop`; the lock was taken first so a second run fails fast."""
+    """Renews a version's publishing lock from a thread while the run trains, until `stop`.
+
+    Training takes longer than the lock lives unrenewed; the lock was taken first so a second run
+    fails fast.
+    """
 
     def __init__(self, writer: VersionWriter, every: float = RENEW_SECONDS):
         self.writer, self.every = writer, every

@@ -26,9 +26,12 @@ class RankerError(TrainerError):
 def sample_negatives(
     labels: np.ndarray, groups: np.ndarray, per_group: int, seed: int = 42
 ) -> np.ndarray:
-    """Rows to learn from: every row of a group with a positive, but at most `per_group`
-    random negatives of it. Lambdarank's cost grows with the square of a group's size; a few
-    dozen negatives teach it as much as a hundred."""
+    """Rows to learn from.
+
+    Every row of a group with a positive, but at most `per_group` random negatives of it.
+    Lambdarank's cost grows with the square of a group's size; a few dozen negatives teach it as
+    much as a hundred.
+    """
     labels = np.asarray(labels)
     groups = np.asarray(groups)
     useful = np.isin(groups, np.unique(groups[labels > 0]))

@@ -156,8 +156,11 @@ def make_sources(c: RecommenderConfig) -> dict[str, CandidateSource]:
 
 @dataclass(frozen=True)
 class Diagnostics:
-    """What the evaluation reports beyond the lists: the encoded events stage one was refitted on,
-    and the ranker's own numbers (NDCG@10 of learned and held-out customers, trees, rows)."""
+    """What the evaluation reports beyond the lists.
+
+    The encoded events stage one was refitted on, and the ranker's own numbers (NDCG@10 of learned
+    and held-out customers, trees, rows).
+    """
 
     data: Interactions
     ranker: dict[str, float]
@@ -237,8 +240,11 @@ class TwoStageRecommender:
         return codes
 
     def _candidates(self, sources: dict[str, CandidateSource], users: np.ndarray) -> pd.DataFrame:
-        """The union of every source's candidates: one row per (user, item), a score and rank
-        column per source (NaN where the source did not propose the item)."""
+        """The union of every source's candidates.
+
+        One row per (user, item), a score and rank column per source (NaN where the source did not
+        propose the item).
+        """
         n_items = self._n_items
         frames = {
             name: sources[name].candidates(users, self.config.candidates(name))
@@ -277,7 +283,7 @@ class TwoStageRecommender:
     def recommend(
         self, users: Sequence[str], k: int, exclude_seen: bool = False, chunk: int = RECOMMEND_CHUNK
     ) -> pd.DataFrame:
-        """k products per customer, best first; customers unknown to the model get popular ones.
+        """K products per customer, best first; customers unknown to the model get popular ones.
 
         `exclude_seen` drops the products each customer already interacted with. Customers are
         scored `chunk` at a time, each chunk cut to its top k before the next, so memory is
@@ -405,8 +411,10 @@ class TwoStageRecommender:
         )
 
     def stage_one(self, users: Sequence[str], n: int) -> dict[str, pd.DataFrame]:
-        """Each candidate source's own top n per known customer (user, item, rank): the lists
-        the ranker reorders, to be scored alone."""
+        """Each candidate source's own top n per known customer (user, item, rank).
+
+        The lists the ranker reorders, to be scored alone.
+        """
         data = self._require_fitted()
         codes = data.users.get_indexer(pd.Index(users).astype(str))
         codes = codes[codes >= 0]

@@ -81,8 +81,10 @@ def run_schedule(
     sleep: Callable[[float], None] = clock.sleep,
     runs: int | None = None,
 ) -> None:
-    """Train now if nothing is published, then daily, retrying failures; `runs` bounds the
-    runs that were waited for (tests)."""
+    """Train now if nothing is published, then daily, retrying failures.
+
+    `runs` bounds the runs that were waited for (tests).
+    """
     path = settings.schedule_state_path
 
     def record(state: str, due: datetime | None = None, error: str | None = None) -> None:

@@ -91,8 +91,10 @@ def progress(
 
 
 def configure_logging() -> None:
-    """Log lines on stderr, with any control character of a message (a NUL of a bad input file,
-    an escape sequence in a path) written as a visible escape."""
+    """Log lines on stderr, with any control character of a message written as a visible escape.
+
+    Such as a NUL of a bad input file, or an escape sequence in a path.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])

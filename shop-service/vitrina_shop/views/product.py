@@ -5,11 +5,11 @@ from flask import Blueprint, abort, render_template
 from vitrina_shared.ids import is_valid_id
 from vitrina_shared.schema import EventType
 from vitrina_shop import recommendations
+from vitrina_shop.data.event_log import log_event
 from vitrina_shop.db import get_db
-from vitrina_shop.event_log import log_event
 from vitrina_shop.forms import AddToCartForm
 from vitrina_shop.models import Product
-from vitrina_shop.reco import get_reco
+from vitrina_shop.reco_client import get_reco
 from vitrina_shop.visitor import visitor_id
 
 bp = Blueprint("product", __name__, url_prefix="/product")

@@ -4,11 +4,11 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from vitrina_shared.schema import EventType
-from vitrina_shop import carts
+from vitrina_shop.data import carts
+from vitrina_shop.data.event_log import log_event
 from vitrina_shop.db import get_db
-from vitrina_shop.event_log import log_event
 from vitrina_shop.forms import AddToCartForm, CartLineForm
-from vitrina_shop.product import get_product
+from vitrina_shop.views.product import get_product
 from vitrina_shop.visitor import cart_lines, visitor_id
 
 bp = Blueprint("cart", __name__, url_prefix="/cart")

@@ -1,6 +1,6 @@
 from flask.testing import FlaskClient
 
-from vitrina_shop.placeholders import category_label, placeholder_svg
+from vitrina_shop.views.images import category_label, placeholder_svg
 
 
 def test_category_label() -> None:

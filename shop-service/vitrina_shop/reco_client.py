@@ -16,10 +16,12 @@ from urllib.parse import quote
 import httpx
 from flask import Flask, current_app
 
+from vitrina_shared.ids import MAX_EXCLUDE, is_valid_id
+from vitrina_shared.schema import Columns
+
 log = logging.getLogger(__name__)
 
 EXTENSION = "vitrina_reco"
-MAX_EXCLUDE = 500
 
 
 @dataclass(frozen=True)
@@ -29,10 +31,6 @@ class RankedIds:
     item_ids: list[str]
     source: str
     version: str | None
-
-
-def _usable_id(value: str) -> bool:
-    return 0 < len(value) <= 128 and value.isprintable() and " " not in value and "," not in value
 
 
 class RecoClient:
@@ -69,16 +67,16 @@ class RecoClient:
     def recommendations(
         self, user_id: str, k: int, exclude: Sequence[str] = ()
     ) -> RankedIds | None:
-        if not _usable_id(user_id):
+        if not is_valid_id(user_id):
             return None
         params: dict[str, object] = {"k": k}
-        wanted = [item for item in exclude if _usable_id(item)][:MAX_EXCLUDE]
+        wanted = [item for item in exclude if is_valid_id(item)][:MAX_EXCLUDE]
         if wanted:
             params["exclude"] = ",".join(wanted)
         return self._get(f"/recommendations/{quote(user_id, safe='')}", params)
 
     def similar(self, item_id: str, k: int) -> RankedIds | None:
-        if not _usable_id(item_id):
+        if not is_valid_id(item_id):
             return None
         return self._get(f"/similar/{quote(item_id, safe='')}", {"k": k})
 
@@ -93,7 +91,7 @@ class RecoClient:
             response = self._http().get(path, params=params)
             response.raise_for_status()
             body = response.json()
-            ids = [str(entry["item_id"]) for entry in body["items"]]
+            ids = [str(entry[Columns.ITEM]) for entry in body["items"]]
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             if not (isinstance(exc, httpx.HTTPStatusError) and exc.response.is_client_error):
                 self._resting_until = time.monotonic() + self.retry_after_s

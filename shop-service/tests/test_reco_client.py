@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from vitrina_shop.reco import RankedIds, RecoClient
+from vitrina_shop.reco_client import RankedIds, RecoClient
 
 from .conftest import ANSWER_TIMEOUT_S
 
@@ -52,7 +52,7 @@ def test_slow_service_times_out_logs_and_rests(fake_reco, caplog: pytest.LogCapt
     fake_reco.delay_s = 5.0
     reco = _client(fake_reco.url, timeout_s=0.2)
     started = time.perf_counter()
-    with caplog.at_level(logging.WARNING, logger="vitrina_shop.reco"):
+    with caplog.at_level(logging.WARNING, logger="vitrina_shop.reco_client"):
         assert reco.popular(5) is None
         assert reco.popular(5) is None  # resting: no second wait
     assert time.perf_counter() - started < 2.5
@@ -66,7 +66,7 @@ def test_closed_port_is_a_fallback_not_an_error(caplog: pytest.LogCaptureFixture
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     reco = _client(f"http://127.0.0.1:{port}")
-    with caplog.at_level(logging.WARNING, logger="vitrina_shop.reco"):
+    with caplog.at_level(logging.WARNING, logger="vitrina_shop.reco_client"):
         assert reco.recommendations("u1", 5) is None
     assert "ConnectError" in caplog.text
     reco.close()

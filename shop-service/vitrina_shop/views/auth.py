@@ -29,10 +29,11 @@ TOO_MANY = "Too many failed sign-ins. Please wait a few minutes and try again."
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: an open redirect would let a link send customers elsewhere.
+    r"""Only a path on this site: an open redirect would let a link send customers elsewhere.
 
-    Browsers read `\\` as `/` and drop tabs and newlines, so `/\\evil` and `/%09/evil` would
-    both become `//evil`: control characters are refused as well as backslashes."""
+    Browsers read `\` as `/` and drop tabs and newlines, so `/\evil` and `/%09/evil` would
+    both become `//evil`: control characters are refused as well as backslashes.
+    """
     if (
         target
         and target.startswith("/")
@@ -45,8 +46,11 @@ def _safe_next(target: str | None) -> str:
 
 
 def _user_with_email(email: str) -> User | None:
-    """Sign-up stores emails lower-cased, so a plain comparison finds them through the column's
-    unique index; `lower(email) = …` would read every customer, those of the data included."""
+    """Find a customer by email with a plain comparison: sign-up stores emails lower-cased.
+
+    So the column's unique index finds them; `lower(email) = …` would read every customer, those of
+    the data included.
+    """
     return get_db().scalar(select(User).where(User.email == email))
 
 
@@ -83,9 +87,11 @@ def register() -> ResponseReturnValue:
 
 
 def _password_hash(user: User | None) -> str:
-    """The customer's hash, or a hash of a random password for an unknown email or a customer
-    of the data (who has none): the answer takes as long either way, so timing tells nobody
-    which emails have accounts, and nothing matches the random password."""
+    """The customer's hash, or a random password's for an unknown email or a data customer.
+
+    A customer of the data has none. The answer takes as long either way, so timing tells nobody
+    which emails have accounts, and nothing matches the random password.
+    """
     if user is not None and user.password_hash:
         return user.password_hash
     dummy = current_app.extensions.get(DUMMY_HASH)

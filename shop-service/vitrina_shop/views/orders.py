@@ -4,24 +4,19 @@ import secrets
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from vitrina_shared.schema import EventType
-from vitrina_shop import carts, products
+from vitrina_shop.data import carts, orders, products
+from vitrina_shop.data.event_log import log_events
 from vitrina_shop.db import get_db
-from vitrina_shop.event_log import log_events
 from vitrina_shop.forms import MAX_QTY, CheckoutForm
 from vitrina_shop.models import Order, OrderLine
 from vitrina_shop.money import MAX_TOTAL100, is_valid_price100
 from vitrina_shop.visitor import cart_lines, login_required
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
-
-# Order ids are the database's 32-bit integers: a larger one names no order (and PostgreSQL
-# would refuse to compare it).
-MAX_ORDER_ID = 2**31 - 1
 
 
 @bp.after_request
@@ -31,18 +26,17 @@ def _never_cached(response: Response) -> Response:
     return response
 
 
-def _order_with_key(db: Session, user_id: str, key: str) -> Order | None:
-    return db.scalar(select(Order).where(Order.checkout_key == key, Order.user_id == user_id))
-
-
 def _place(db: Session, form: CheckoutForm) -> Response:
-    """Turn the cart into an order, once: the cart's rows are taken by one delete, so a repeated
-    or concurrent submission finds them gone and shows the order its twin placed."""
+    """Turn the cart into an order, once.
+
+    The cart's rows are taken by one delete, so a repeated or concurrent submission finds them gone
+    and shows the order its twin placed.
+    """
     key = form.key.data
-    placed = _order_with_key(db, g.user.id, key)
+    placed = orders.with_key(db, g.user.id, key)
     taken = [] if placed else carts.take(db, g.user.id)
     if not taken:
-        placed = placed or _order_with_key(db, g.user.id, key)
+        placed = placed or orders.with_key(db, g.user.id, key)
         placed_id = placed.id if placed else None
         db.rollback()
         if placed_id is None:
@@ -105,19 +99,13 @@ def checkout() -> ResponseReturnValue:
 @bp.get("/")
 @login_required
 def history() -> str:
-    orders = get_db().scalars(
-        select(Order)
-        .where(Order.user_id == g.user.id)
-        .order_by(Order.created_at.desc())
-        .options(selectinload(Order.lines))  # the page counts each order's lines
-    )
-    return render_template("orders/history.html", orders=list(orders))
+    return render_template("orders/history.html", orders=orders.of_customer(get_db(), g.user.id))
 
 
 @bp.get("/<int:order_id>")
 @login_required
 def detail(order_id: int) -> str:
-    order = get_db().get(Order, order_id) if order_id <= MAX_ORDER_ID else None
-    if order is None or order.user_id != g.user.id:
+    order = orders.owned(get_db(), g.user.id, order_id)
+    if order is None:
         abort(404)
     return render_template("orders/detail.html", order=order)

@@ -2,11 +2,12 @@
 
 from flask import Blueprint, abort, current_app, g, render_template, request
 
-from vitrina_shop import products, recommendations
+from vitrina_shop import recommendations
+from vitrina_shop.data import products
+from vitrina_shop.data.products import MAX_QUERY_LENGTH
 from vitrina_shop.db import get_db
-from vitrina_shop.placeholders import category_label
-from vitrina_shop.products import MAX_QUERY_LENGTH
-from vitrina_shop.reco import get_reco
+from vitrina_shop.reco_client import get_reco
+from vitrina_shop.views.images import category_label
 from vitrina_shop.visitor import cart_ids
 
 bp = Blueprint("catalog", __name__)
@@ -17,7 +18,8 @@ BLOCK_SIZE = 12
 def _page_number() -> int:
     """`?page=` must be a positive integer; anything else is a page that does not exist.
 
-    ASCII digits only: `str.isdigit` also accepts '²', which `int` refuses (that was a 500)."""
+    ASCII digits only: `str.isdigit` also accepts '²', which `int` refuses (that was a 500).
+    """
     raw = request.args.get("page", "1")
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100_000:
         abort(404)

@@ -1,5 +1,8 @@
-"""The demo switch: browse as any customer of the data, to see the personal recommendations of
-real histories. Off when `SHOP_DEMO_SWITCH=false` (and by default in production)."""
+"""The demo switch.
+
+Browse as any customer of the data, to see the personal recommendations of real histories. Off when
+`SHOP_DEMO_SWITCH=false` (and by default in production).
+"""
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue

@@ -1,6 +1,8 @@
-"""`/health` for the container's healthcheck: the process answers, whatever its database does
-(a hung database must not make the orchestrator kill a shop that still serves its pages);
-`/ready` says whether the database answers too."""
+"""`/health` for the container's healthcheck.
+
+The process answers, whatever its database does (a hung database must not make the orchestrator kill
+a shop that still serves its pages); `/ready` says whether the database answers too.
+"""
 
 from flask import Blueprint
 from sqlalchemy import text

@@ -1,7 +1,8 @@
 """Cart storage: one row per (owner, product); the owner is a customer id or a guest's id.
 
 Every change is one statement, so concurrent requests of one visitor add up exactly: a read
-followed by a write would lose the units another request added in between."""
+followed by a write would lose the units another request added in between.
+"""
 
 from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -63,7 +64,8 @@ def take(db: Session, owner_id: str) -> list[tuple[str, int]]:
     """Empty the cart and return what it held, (product id, qty) in the order added.
 
     A delete that returns its rows: of two concurrent checkouts of one cart, the second waits for
-    the first's row locks and then finds the cart empty, so a cart becomes one order at most."""
+    the first's row locks and then finds the cart empty, so a cart becomes one order at most.
+    """
     rows = db.execute(
         delete(CartLine)
         .where(CartLine.owner_id == owner_id)
