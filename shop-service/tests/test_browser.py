@@ -145,7 +145,7 @@ def test_recommended_product_to_order(stack: str, browser) -> None:
     page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
 
     recommended.get_by_text("Desk lamp").click()
-    page.wait_for_url(f"{stack}/product/B1")
+    page.wait_for_url(f"{stack}/product/B1?r=*")  # a recommended click carries its reference
     assert page.get_by_test_id("price").inner_text() == "1\u00a0990\u00a0₽"
     similar = page.get_by_test_id("similar")
     assert similar.get_attribute("data-source") == "similar"

@@ -8,11 +8,13 @@ from flask import Flask, Response, current_app, g, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from vitrina_shop import (
+    admin,
     auth,
     cart,
     catalog,
     db,
     demo,
+    exposure,
     health,
     orders,
     placeholders,
@@ -63,6 +65,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     reco.init_app(app)
+    exposure.init_app(app, db.engine_of(app))
     csrf.init_app(app)
     _register_blueprints(app)
     _register_templating(app)
@@ -86,7 +89,7 @@ def _security_headers(response: Response) -> Response:
 
 
 def _register_blueprints(app: Flask) -> None:
-    for module in (catalog, product, cart, orders, auth, demo, placeholders, health):
+    for module in (catalog, product, cart, orders, auth, demo, placeholders, health, admin):
         app.register_blueprint(module.bp)
     app.before_request(visitor.load_user)
 

@@ -3,6 +3,7 @@
 import argparse
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 
 from vitrina_shared.catalog import CatalogReadError
 from vitrina_shared.events import EventReadError
+from vitrina_shop import commands as management
 from vitrina_shop import create_app
 from vitrina_shop.db import engine_of, initialize, prepare
 from vitrina_shop.settings import ShopSettings
@@ -49,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     init.add_argument(
         "--events", type=Path, nargs="*", default=[], help="event files (default: $EVENTS)"
     )
+    management.add_parsers(commands)
     args = parser.parse_args(argv)
     # Warnings only (the reco fallback's line among them); the workers inherit this.
     logging.basicConfig(
@@ -59,6 +62,12 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as exc:
         parser.error(str(exc))
 
+    if args.command in management.COMMANDS:
+        app = create_app()
+        try:
+            sys.exit(management.run(app, args))
+        finally:
+            engine_of(app).dispose()
     if args.command == "init":
         app = create_app()
         settings = app.extensions["vitrina_settings"]
