@@ -127,8 +127,9 @@ def _experiments(app: Flask, args: argparse.Namespace) -> int:
 def _fmt(e: Estimate | Difference, scale: float = 1.0, digits: int = 2) -> str:
     if math.isnan(e.value):
         return "–"
-    low, high = e.ci_low * scale, e.ci_high * scale
-    text = f"{e.value * scale:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+    text = f"{e.value * scale:.{digits}f}"
+    if not math.isnan(e.ci_low):
+        text += f" [{e.ci_low * scale:.{digits}f}, {e.ci_high * scale:.{digits}f}]"
     return text + (f" p={e.p:.3g}" if isinstance(e, Difference) else "")
 
 
@@ -147,7 +148,7 @@ def format_table(report: kpis.Report) -> str:
         out.append(f"    revenue from recos  {_fmt(v.attributed_revenue_share, 100, 1)} %")
         for name, diff in v.lift.items():
             scale = 100 if name in ("conversion", "ctr") else 1
-            out.append(f"    lift {name:<19}{_fmt(diff, scale)}")
+            out.append(f"    lift {name:<20}{_fmt(diff, scale)}")
         mde = v.mde
         out.append(
             f"    MDE (80 % power)    conversion {mde['conversion'] * 100:.2f} pp, "

@@ -57,15 +57,17 @@ def proportion(count: int, nobs: int) -> Estimate:
 def proportion_difference(count: int, nobs: int, count_c: int, nobs_c: int) -> Difference:
     if nobs == 0 or nobs_c == 0:
         return UNKNOWN_DIFFERENCE
-    low, high = confint_proportions_2indep(
-        count, nobs, count_c, nobs_c, method="newcomb", compare="diff", alpha=ALPHA
-    )
-    if count + count_c in (0, nobs + nobs_c):
-        p = 1.0  # both all-zero or all-one: no evidence of any difference
-    else:
-        p = test_proportions_2indep(
-            count, nobs, count_c, nobs_c, method="score", compare="diff"
-        ).pvalue
+    # Tiny samples (a rate of 0 or 1 in a group) divide by zero inside; the result is then nan.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low, high = confint_proportions_2indep(
+            count, nobs, count_c, nobs_c, method="newcomb", compare="diff", alpha=ALPHA
+        )
+        if count + count_c in (0, nobs + nobs_c):
+            p = 1.0  # both all-zero or all-one: no evidence of any difference
+        else:
+            p = test_proportions_2indep(
+                count, nobs, count_c, nobs_c, method="score", compare="diff"
+            ).pvalue
     return Difference(count / nobs - count_c / nobs_c, float(low), float(high), float(p))
 
 

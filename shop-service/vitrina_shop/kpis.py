@@ -84,7 +84,7 @@ class Report:
 
 def _number(value: float) -> float | None:
     """JSON has no NaN: an estimate without data is null."""
-    return None if value is None or math.isnan(value) else round(float(value), 6)
+    return None if value is None or math.isnan(value) else float(f"{value:.6g}")
 
 
 def _estimate(e: Estimate | Difference) -> dict[str, float | None]:

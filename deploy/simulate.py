@@ -1,0 +1,105 @@
+"""`make simulate`: an A/B experiment on the demo's data, driven by simulated shoppers.
+
+Starts the demo's stack (deploy/stack.py) with its own private Redis, reco-service and shop on
+free ports and a throw-away data folder, trains on the demo's data, starts the experiment
+"personal vs popular control" (50/50; `--aa` for an A/A test, both variants personal), lets
+`vitrina-sim` drive `--visitors` shoppers through the shop, and prints the report: the KPI table,
+then the JSON object of `vitrina-shop experiments report --json` alone on the last line.
+"""
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+from stack import BIN, REPO, Stack, StackConfig, StackError
+
+from vitrina_shared.redis_server import free_port
+
+DEMO = REPO / "data" / "demo"
+EXPERIMENT = "personal-vs-popular"
+AB = ("control:control:50", "personal:active:50")
+AA = ("a:active:50", "b:active:50")
+LOG_SETTLE_S = 2.0  # the shop's exposure log writes within a fraction of a second
+
+
+def demo_data() -> tuple[Path, Path]:
+    """The demo's synthetic data, generated as `make demo` does when it is missing."""
+    if not (DEMO / "events.csv.gz").exists():
+        subprocess.run([str(BIN / "vitrina-trainer"), "generate", "--out", str(DEMO)], check=True)
+    return DEMO / "events.csv.gz", DEMO / "items.csv"
+
+
+def shop_command(stack: Stack, *args: str, capture: bool = False) -> str:
+    result = subprocess.run(
+        [str(BIN / "vitrina-shop"), *args], env=stack.env(), capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise StackError(f"`vitrina-shop {' '.join(args)}` failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def simulate(
+    data_dir: Path, visitors: int, seed: int, variants: tuple[str, ...], name: str = EXPERIMENT
+) -> tuple[str, str]:
+    """Run the whole experiment; returns the KPI table and the JSON report."""
+    events, items = demo_data()
+    config = StackConfig(
+        data_dir=data_dir,
+        events=[events],
+        items=items,
+        redis_port=free_port(),
+        reco_port=free_port(),
+        shop_port=free_port(),
+        quiet=True,
+    )
+    stack = Stack(config)
+    try:
+        stack.start()
+        variant_args = [arg for v in variants for arg in ("--variant", v)]
+        shop_command(stack, "experiments", "create", name, "--salt", f"sim-{seed}", *variant_args)
+        sim = subprocess.run(
+            [
+                str(BIN / "vitrina-sim"),
+                "--shop",
+                stack.shop_url,
+                "--visitors",
+                str(visitors),
+                "--seed",
+                str(seed),
+            ],
+            env=stack.env(),
+        )
+        if sim.returncode != 0:
+            raise StackError(f"vitrina-sim failed with exit code {sim.returncode}")
+        time.sleep(LOG_SETTLE_S)
+        shop_command(stack, "experiments", "stop", name)
+        table = shop_command(stack, "experiments", "report", name)
+        report = shop_command(stack, "experiments", "report", name, "--json")
+        return table, report.strip()
+    finally:
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make simulate", description=__doc__)
+    parser.add_argument("--visitors", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--aa", action="store_true", help="an A/A test: both variants personal")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="vitrina-simulate-") as folder:
+        try:
+            table, report = simulate(Path(folder), args.visitors, args.seed, AA if args.aa else AB)
+        except (StackError, OSError, redis.RedisError, subprocess.CalledProcessError) as exc:
+            print(f"[simulate] {exc}", file=sys.stderr)
+            return 1
+    print(table, flush=True)
+    print(report, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
