@@ -33,7 +33,7 @@ def demo_data() -> tuple[Path, Path]:
     return DEMO / "events.csv.gz", DEMO / "items.csv"
 
 
-def shop_command(stack: Stack, *args: str, capture: bool = False) -> str:
+def shop_command(stack: Stack, *args: str) -> str:
     result = subprocess.run(
         [str(BIN / "vitrina-shop"), *args], env=stack.env(), capture_output=True, text=True
     )
@@ -42,11 +42,8 @@ def shop_command(stack: Stack, *args: str, capture: bool = False) -> str:
     return result.stdout
 
 
-def simulate(
-    data_dir: Path, visitors: int, seed: int, variants: tuple[str, ...], name: str = EXPERIMENT
-) -> tuple[str, str]:
-    """Run the whole experiment; returns the KPI table and the JSON report."""
-    events, items = demo_data()
+def start_stack(data_dir: Path, events: Path, items: Path) -> Stack:
+    """The demo's stack on free ports, with its own Redis and shop database in `data_dir`."""
     config = StackConfig(
         data_dir=data_dir,
         events=[events],
@@ -56,32 +53,28 @@ def simulate(
         shop_port=free_port(),
         quiet=True,
     )
-    stack = Stack(config)
-    try:
-        stack.start()
-        variant_args = [arg for v in variants for arg in ("--variant", v)]
-        shop_command(stack, "experiments", "create", name, "--salt", f"sim-{seed}", *variant_args)
-        sim = subprocess.run(
-            [
-                str(BIN / "vitrina-sim"),
-                "--shop",
-                stack.shop_url,
-                "--visitors",
-                str(visitors),
-                "--seed",
-                str(seed),
-            ],
-            env=stack.env(),
-        )
-        if sim.returncode != 0:
-            raise StackError(f"vitrina-sim failed with exit code {sim.returncode}")
-        time.sleep(LOG_SETTLE_S)
-        shop_command(stack, "experiments", "stop", name)
-        table = shop_command(stack, "experiments", "report", name)
-        report = shop_command(stack, "experiments", "report", name, "--json")
-        return table, report.strip()
-    finally:
-        stack.stop()
+    return Stack(config).start()
+
+
+def run_experiment(
+    stack: Stack,
+    name: str,
+    variants: tuple[str, ...],
+    visitors: int,
+    seed: int,
+    sim_args: tuple[str, ...] = (),
+) -> tuple[str, str]:
+    """Start the experiment, drive the shoppers, stop it; returns the KPI table and the JSON."""
+    variant_args = [arg for v in variants for arg in ("--variant", v)]
+    shop_command(stack, "experiments", "create", name, "--salt", f"{name}-{seed}", *variant_args)
+    command = [str(BIN / "vitrina-sim"), "--shop", stack.shop_url, "--visitors", str(visitors)]
+    sim = subprocess.run([*command, "--seed", str(seed), *sim_args], env=stack.env())
+    if sim.returncode != 0:
+        raise StackError(f"vitrina-sim failed with exit code {sim.returncode}")
+    time.sleep(LOG_SETTLE_S)
+    shop_command(stack, "experiments", "stop", name)
+    table = shop_command(stack, "experiments", "report", name)
+    return table, shop_command(stack, "experiments", "report", name, "--json").strip()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,12 +83,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--aa", action="store_true", help="an A/A test: both variants personal")
     args = parser.parse_args(argv)
+    name, variants = ("a-vs-a", AA) if args.aa else (EXPERIMENT, AB)
     with tempfile.TemporaryDirectory(prefix="vitrina-simulate-") as folder:
+        stack = None
         try:
-            table, report = simulate(Path(folder), args.visitors, args.seed, AA if args.aa else AB)
+            stack = start_stack(Path(folder), *demo_data())
+            table, report = run_experiment(stack, name, variants, args.visitors, args.seed)
         except (StackError, OSError, redis.RedisError, subprocess.CalledProcessError) as exc:
             print(f"[simulate] {exc}", file=sys.stderr)
             return 1
+        finally:
+            if stack is not None:
+                stack.stop()
     print(table, flush=True)
     print(report, flush=True)
     return 0
