@@ -47,6 +47,7 @@ def excludes_zero(interval: dict) -> bool:
     return interval["ci_low"] > 0 or interval["ci_high"] < 0
 
 
+@pytest.mark.timeout(900)
 def test_personal_beats_popular_and_a_over_a_shows_nothing(stack):
     table, line = run_experiment(stack, "ab", AB, VISITORS, seed=3, sim_args=SIM_ARGS)
     report = json.loads(line)

@@ -70,3 +70,23 @@ def test_each_variant_gets_its_strategy_on_every_page(app, fake_reco, shopper):
     with session_scope(app) as db:
         seen = {(i.visitor_id, i.variant) for i in db.scalars(select(Impression))}
     assert {(u, AB[by_user[u]].name) for u in by_user} <= seen
+
+
+def test_the_cli_pins_the_versions_a_running_experiment_serves(app, redis_url, redis_client):
+    from vitrina_shop import commands
+
+    settings = app.extensions["vitrina_settings"]
+    app.extensions["vitrina_settings"] = settings.model_copy(update={"redis_url": redis_url})
+    create = commands.argparse.Namespace(
+        command="experiments",
+        action="create",
+        name="pinned",
+        variant=["old:v-old:50", "new:active:50"],
+        salt=None,
+    )
+    assert commands.run(app, create) == 0
+    assert redis_client.smembers("vitrina:pinned") == {b"v-old"}
+    stop = commands.argparse.Namespace(command="experiments", action="stop", name="pinned")
+    assert commands.run(app, stop) == 0
+    assert not redis_client.exists("vitrina:pinned")
+    assert commands.run(app, stop) == 2  # stopped already: a clear refusal

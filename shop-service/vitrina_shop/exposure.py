@@ -124,7 +124,7 @@ def shown(block: Block, name: str) -> list[str]:
     is recorded exactly once, with what the visitor actually saw."""
     if not block.products:
         return []
-    impression = secrets.token_hex(6)
+    impression = secrets.token_hex(8)  # 64 bits: no two impressions share an id
     assigned = experiments.current()
     get_log().add(
         Impression.__table__,

@@ -94,7 +94,12 @@ def _estimate(e: Estimate | Difference) -> dict[str, float | None]:
 def _as_utc(series: pd.Series) -> pd.Series:
     """SQLite hands back naive times (stored as UTC), PostgreSQL aware ones: make them alike."""
     times = pd.to_datetime(series)
-    return times.dt.tz_localize(UTC) if times.dt.tz is None else times.dt.tz_convert(UTC)
+    return times.dt.tz_localize("UTC") if times.dt.tz is None else times.dt.tz_convert("UTC")
+
+
+def _utc(moment: datetime) -> pd.Timestamp:
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def _frame(db: Session, query: Any, columns: list[str]) -> pd.DataFrame:
@@ -183,8 +188,7 @@ def _impressions(db: Session, name: str) -> dict[str, tuple[int, int]]:
 
 def report(db: Session, name: str, window: timedelta, now: datetime | None = None) -> Report:
     experiment: Experiment = get(db, name)
-    end = experiment.stopped_at or now or datetime.now(UTC)
-    end = end if end.tzinfo else end.replace(tzinfo=UTC)
+    end = _utc(experiment.stopped_at or now or datetime.now(UTC)).to_pydatetime()
     visitors = _visitors(db, name)
     orders = _orders(db, name, end).merge(visitors, on="visitor")
     orders = orders[orders["time"] >= orders["first_seen"]]
@@ -219,8 +223,7 @@ def report(db: Session, name: str, window: timedelta, now: datetime | None = Non
             ),
         }
     srm = estimates.sample_ratio_p([k.visitors for k in kpis], [k.share for k in kpis])
-    started = experiment.started_at
-    started = started if started.tzinfo else started.replace(tzinfo=UTC)
+    started = _utc(experiment.started_at).to_pydatetime()
     return Report(
         name, experiment.running, started, end, srm, kpis, _timeline(visitors, orders, started, end)
     )
