@@ -28,6 +28,7 @@ from vitrina_shared.redis_layout import RedisKeys
 from vitrina_shared.settings import VitrinaSettings
 from vitrina_shop.db import get_db
 from vitrina_shop.models import Experiment, Variant
+from vitrina_shop.visitor import visitor_id
 
 ACTIVE = "active"
 CONTROL = "control"
@@ -190,8 +191,6 @@ def _running_now() -> RunningExperiment | None:
 
 def current() -> Assignment | None:
     """The visitor's experiment and variant on this request, or None when none runs."""
-    from vitrina_shop.visitor import visitor_id
-
     if "assignment" not in g:
         experiment = _running_now()
         g.assignment = (
