@@ -83,9 +83,11 @@ class ExposureLog:
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]
+            # Written a second after its first row at the latest, or sooner when full.
+            deadline = time.monotonic() + self.flush_interval_s
             try:
-                while len(batch) < BATCH_ROWS:
-                    batch.append(self._queue.get(timeout=self.flush_interval_s))
+                while len(batch) < BATCH_ROWS and (left := deadline - time.monotonic()) > 0:
+                    batch.append(self._queue.get(timeout=left))
             except queue.Empty:
                 pass
             self._write(batch)
