@@ -23,7 +23,8 @@ DEMO = REPO / "data" / "demo"
 EXPERIMENT = "personal-vs-popular"
 AB = ("control:control:50", "personal:active:50")
 AA = ("a:active:50", "b:active:50")
-LOG_SETTLE_S = 2.0  # the shop's exposure log writes within a fraction of a second
+LOG_SETTLE_S = 2.0  # the shop's exposure log writes a batch within a second
+PICKUP_S = 6.0  # each shop worker reads the running experiment again within 5 s
 
 
 def demo_data() -> tuple[Path, Path]:
@@ -67,6 +68,7 @@ def run_experiment(
     """Start the experiment, drive the shoppers, stop it; returns the KPI table and the JSON."""
     variant_args = [arg for v in variants for arg in ("--variant", v)]
     shop_command(stack, "experiments", "create", name, "--salt", f"{name}-{seed}", *variant_args)
+    time.sleep(PICKUP_S)  # or the first shoppers would browse outside the experiment
     command = [str(BIN / "vitrina-sim"), "--shop", stack.shop_url, "--visitors", str(visitors)]
     sim = subprocess.run([*command, "--seed", str(seed), *sim_args], env=stack.env())
     if sim.returncode != 0:
