@@ -4,10 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
-PYPROJECTS := shared/pyproject.toml trainer/pyproject.toml reco-service/pyproject.toml shop-service/pyproject.toml
+PYPROJECTS := shared/pyproject.toml trainer/pyproject.toml reco-service/pyproject.toml shop-service/pyproject.toml sim/pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock lint format test test-fast mutation bench bench-data bench-trainer bench-reco bench-shop demo up down train clean
+.PHONY: help install lock lint format test test-fast mutation bench bench-data bench-trainer bench-reco bench-shop demo simulate up down train clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ bench-shop: $(STAMP) ## the shop's home page under load
 
 demo: $(STAMP) ## the whole shop on this machine: data, training, Redis, reco-service, shop (DATA=…, RETRAIN=1)
 	$(PY) deploy/stack.py $(if $(DATA),--data $(DATA)) $(if $(ITEMS),--items $(ITEMS)) $(if $(RETRAIN),--retrain)
+
+simulate: $(STAMP) ## an A/B test on the demo's data: personal vs popular, simulated shoppers (VISITORS=…, AA=1)
+	$(PY) deploy/simulate.py $(if $(VISITORS),--visitors $(VISITORS)) $(if $(AA),--aa)
 
 $(ENV_FILE):
 	python3 deploy/new_env.py deploy/.env.example $@

@@ -37,7 +37,7 @@ def shelf(html: str, testid: str) -> tuple[dict[str, str], list[str]]:
     assert section, f"no {testid!r} block on the page"
     head, body = section.group(1).split(">", 1)
     attributes = dict(re.findall(r'data-([\w-]+)="([^"]*)"', head))
-    return attributes, re.findall(r'href="/product/([^"?]+)"', body)
+    return attributes, re.findall(r'href="/product/([^"?]+)[^"]*"', body)
 
 
 def alive(pid: int) -> bool:

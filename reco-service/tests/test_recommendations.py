@@ -156,3 +156,17 @@ def test_a_long_bad_value_is_not_echoed_whole(api, publish):
     response = api.get("/recommendations/" + "x" * 5000)
     assert response.status_code == 422
     assert len(response.json()["detail"]) < 200
+
+
+def test_a_kept_version_is_served_on_request_and_a_pruned_one_is_404(api, publish, redis_url):
+    publish("v1", users={"u1": (["old"], [1.0])})
+    publish("v2")
+    assert api.get("/recommendations/u1", params={"k": 3}).json()["model_version"] == "v2"
+    pinned = api.get("/recommendations/u1", params={"k": 1, "version": "v1"})
+    assert (pinned.json()["model_version"], items(pinned)) == ("v1", ["old"])
+    assert api.get("/similar/a", params={"k": 1, "version": "v1"}).json()["model_version"] == "v1"
+    assert api.get("/popular", params={"k": 1, "version": "v1"}).json()["model_version"] == "v1"
+    gone = api.get("/recommendations/u1", params={"k": 1, "version": "v0"})
+    assert gone.status_code == 404
+    assert "model version 'v0' is not kept" in gone.json()["detail"]
+    assert api.get("/recommendations/u1", params={"version": "a b"}).status_code == 422

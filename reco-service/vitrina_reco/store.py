@@ -32,6 +32,9 @@ from vitrina_shared.redis_layout import (
 
 NO_MODEL = "no model published yet"
 
+# Versions other than the active one whose state is cached (an experiment serves one or two).
+MAX_KEPT_CACHED = 16
+
 # Enough for one worker's concurrency; a request beyond it waits (bounded by the timeout).
 POOL_SIZE = 64
 
@@ -99,6 +102,7 @@ class RecoStore:
         self._expires = 0.0
         self._refreshing: asyncio.Task[ModelState] | None = None
         self._reader = HashReader(client)
+        self._kept: dict[str, tuple[float, ModelState | None]] = {}
 
     @classmethod
     def connect(cls, url: str, prefix: str, timeout: float, version_ttl: float) -> "RecoStore":
@@ -156,7 +160,24 @@ class RecoStore:
             raise NoModelPublishedError(NO_MODEL)
         if self._state is not None and self._state.version == version:
             return self._state
+        state = await self._read_version(version)
+        return state or ModelState(version=version, meta={}, fallbacks={}, published_at=None)
 
+    async def kept_version(self, version: str) -> ModelState | None:
+        """Another published version (an experiment's), cached like the active one.
+
+        None when it is not kept (pruned, or never published).
+        """
+        hit = self._kept.get(version)
+        if hit is not None and time.monotonic() < hit[0]:
+            return hit[1]
+        state = await self._read_version(version)
+        if len(self._kept) >= MAX_KEPT_CACHED:
+            self._kept.clear()
+        self._kept[version] = (time.monotonic() + self.version_ttl, state)
+        return state
+
+    async def _read_version(self, version: str) -> ModelState | None:
         async def load() -> list:
             async with self.client.pipeline(transaction=False) as pipe:
                 pipe.get(self.keys.meta(version))
@@ -165,6 +186,8 @@ class RecoStore:
                 return await pipe.execute()
 
         meta, fallbacks, published = await self._call(load)
+        if meta is None and published is None:
+            return None
         try:
             return ModelState(
                 version=version,

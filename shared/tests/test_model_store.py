@@ -106,6 +106,14 @@ def test_rollback_and_prune_keep_the_active_version(store, redis_client):
         store.rollback()  # v1 is gone; v2 was the oldest left
 
 
+def test_prune_keeps_the_versions_an_experiment_pinned(store, redis_client):
+    for name in ("v1", "v2", "v3"):
+        publish(store, {"u": [name]}, name)
+    redis_client.sadd(store.keys.pinned, "v1")
+    assert store.prune(keep=1) == ["v2"]
+    assert [info.version for info in store.versions()] == ["v3", "v1"]
+
+
 def test_rollback_without_an_earlier_version(store):
     publish(store, {"u": ["a"]}, "v1")
     with pytest.raises(PublishError, match="no earlier version"):

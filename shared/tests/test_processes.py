@@ -18,8 +18,11 @@ IGNORES_SIGTERM = (
 
 
 def gone(pid: int, within_s: float = 5.0) -> bool:
-    """Gone (or a zombie) within a few seconds: the group's signal reaches a child that a
-    loaded machine may schedule only a moment after its parent has been waited for."""
+    """Gone (or a zombie) within a few seconds.
+
+    The group's signal reaches a child that a loaded machine may schedule only a moment after
+    its parent has been waited for.
+    """
     deadline = time.monotonic() + within_s
     while True:
         ps = ["ps", "-o", "stat=", "-p", str(pid)]

@@ -212,10 +212,14 @@ class ModelStore:
         return previous
 
     def prune(self, keep: int = 3) -> list[str]:
-        """Delete all but the `keep` newest versions (never the active one) and dead half-writes."""
-        active = self.active_version()
+        """Delete all but the `keep` newest versions, and dead half-writes.
+
+        Never the active version, nor one a running experiment of the shop has pinned.
+        """
+        pinned = {v.decode() for v in self.client.smembers(self.keys.pinned)}
+        kept = {self.active_version(), *pinned}
         newest_first = [info.version for info in self.versions()]
-        doomed = [v for v in newest_first[keep:] if v != active]
+        doomed = [v for v in newest_first[keep:] if v not in kept]
         running = self.lock_holder()
         doomed += [
             version

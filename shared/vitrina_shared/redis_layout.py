@@ -9,6 +9,7 @@ single key ``{prefix}:active`` names the version being served. Switching version
 | `{prefix}:versions` | sorted set | published versions, scored by publish time |
 | `{prefix}:building` | set | versions being written (a killed run leaves its id here for pruning) |
 | `{prefix}:lock` | string | held by the one trainer that is publishing |
+| `{prefix}:pinned` | set | versions a running experiment of the shop serves: pruning keeps them |
 | `{prefix}:v:{version}:meta` | string | the version's metadata, JSON (`model_meta.ModelMeta`) |
 | `{prefix}:v:{version}:users` | hash | user id → ranking |
 | `{prefix}:v:{version}:similar` | hash | item id → ranking of similar items |
@@ -49,6 +50,10 @@ class RedisKeys:
     @property
     def lock(self) -> str:
         return f"{self.prefix}:lock"
+
+    @property
+    def pinned(self) -> str:
+        return f"{self.prefix}:pinned"
 
     def meta(self, version: str) -> str:
         return f"{self.prefix}:v:{version}:meta"

@@ -97,6 +97,7 @@ def stack(redis_url: str, tmp_path: Path, data_files: tuple[Path, Path]) -> Iter
             **common,
             "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite3'}",
             "RECO_URL": f"http://127.0.0.1:{reco_port}",
+            "REDIS_URL": redis_url,  # the admin dashboard reads the model store
             "SHOP_SECRET_KEY": "browser-test-secret",
             # The default 300 ms can be missed on a loaded CI machine: the page would show the
             # fallback and the test would fail for the machine's sake, not the shop's.
@@ -145,7 +146,7 @@ def test_recommended_product_to_order(stack: str, browser) -> None:
     page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
 
     recommended.get_by_text("Desk lamp").click()
-    page.wait_for_url(f"{stack}/product/B1")
+    page.wait_for_url(f"{stack}/product/B1?r=*")  # a recommended click carries its reference
     assert page.get_by_test_id("price").inner_text() == "1\u00a0990\u00a0₽"
     similar = page.get_by_test_id("similar")
     assert similar.get_attribute("data-source") == "similar"
@@ -162,3 +163,55 @@ def test_recommended_product_to_order(stack: str, browser) -> None:
     page.goto(f"{stack}/")  # the lamp was bought: the cart is empty, recommendations remain
     assert page.get_by_test_id("cart-count").inner_text() == "0"
     page.close()
+
+
+def test_admin_dashboard_runs_an_experiment(stack: str, browser, tmp_path: Path, redis_url: str):
+    env = {
+        **os.environ,
+        "VITRINA_ENV": "development",
+        "DATA_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite3'}",
+        "REDIS_URL": redis_url,
+    }
+    subprocess.run(
+        [BIN / "vitrina-shop", "create-admin", "boss@example.com", "--password-stdin"],
+        input="correct-horse\n",
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    customer = browser.new_page()
+    customer.set_default_timeout(10_000)
+    customer.goto(f"{stack}/demo/")
+    customer.get_by_role("button", name="Browse as u1").click()
+    assert customer.goto(f"{stack}/admin/").status == 404  # a customer never sees it
+
+    admin = browser.new_page(viewport={"width": 1280, "height": 900})
+    admin.set_default_timeout(10_000)
+    admin.goto(f"{stack}/auth/login")
+    admin.get_by_label("Email").fill("boss@example.com")
+    admin.get_by_label("Password").fill("correct-horse")
+    admin.get_by_role("button", name="Sign in").click()
+    admin.goto(f"{stack}/admin/")
+    models = admin.get_by_test_id("admin-models")
+    assert "v-browser (active)" in models.inner_text()
+    assert "ready" in admin.get_by_test_id("admin-health").inner_text()
+
+    form = admin.get_by_test_id("new-experiment")
+    form.get_by_label("Name").first.fill("ab")
+    form.get_by_role("button", name="Start").click()
+    admin.wait_for_url(f"{stack}/admin/experiments/ab")
+    assert admin.get_by_test_id("kpi-table").is_visible()
+
+    for _ in range(40):  # each worker learns of the experiment within a few seconds
+        customer.goto(f"{stack}/")
+        admin.reload()
+        seen = [admin.get_by_test_id(f"visitors-{v}").inner_text() for v in ("control", "personal")]
+        if sorted(seen) == ["0", "1"]:
+            break
+        admin.wait_for_timeout(250)
+    assert sorted(seen) == ["0", "1"]
+    assert admin.get_by_test_id("srm").inner_text().startswith("ok")
+    ARTIFACTS.mkdir(exist_ok=True)
+    admin.screenshot(path=str(ARTIFACTS / "admin-experiment.png"), full_page=True)

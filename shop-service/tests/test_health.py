@@ -51,8 +51,10 @@ def test_the_500_page_needs_neither_database_nor_customer(
 
 
 def test_a_busy_database_fails_one_request_without_resting(app: Flask) -> None:
-    """Contention (a pool timeout, SQLite's lock) is a 503 for that request only; the next page
-    is served, where an unreachable database would answer 503s for DB_REST_S."""
+    """Contention (a pool timeout, SQLite's lock) is a 503 for that request only.
+
+    The next page is served, where an unreachable database would answer 503s for DB_REST_S.
+    """
 
     def busy() -> None:
         raise OperationalError("UPDATE cart_lines", {}, Exception("database is locked"))

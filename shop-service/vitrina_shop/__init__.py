@@ -9,13 +9,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from vitrina_shop import db, reco_client, throttle, visitor
+from vitrina_shop import db, exposure, reco_client, throttle, visitor
 from vitrina_shop.cache import remembered
 from vitrina_shop.data import products
 from vitrina_shop.links import image_url, product_url
 from vitrina_shop.money import format_price
 from vitrina_shop.settings import ShopSettings
-from vitrina_shop.views import auth, cart, catalog, demo, health, images, orders, product
+from vitrina_shop.views import admin, auth, cart, catalog, demo, health, images, orders, product
 from vitrina_shop.views.images import category_label
 from vitrina_shop.visitor import cart_ids
 
@@ -66,6 +66,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     reco_client.init_app(app)
     throttle.init_app(app)
+    exposure.init_app(app, db.engine_of(app))
     csrf.init_app(app)
     _register_blueprints(app)
     _register_templating(app)
@@ -102,7 +103,7 @@ def _refuse_nul_bytes() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    for module in (catalog, product, cart, orders, auth, demo, images, health):
+    for module in (catalog, product, cart, orders, auth, demo, images, health, admin):
         app.register_blueprint(module.bp)
     app.before_request(_refuse_nul_bytes)
     app.before_request(visitor.load_user)

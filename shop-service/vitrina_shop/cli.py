@@ -3,6 +3,7 @@
 import argparse
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from vitrina_shared.catalog import CatalogReadError
 from vitrina_shared.events import EventReadError
 from vitrina_shared.settings import settings_problem
+from vitrina_shop import commands as management
 from vitrina_shop import create_app
 from vitrina_shop.db import engine_of, initialize, prepare
 from vitrina_shop.settings import ShopSettings
@@ -79,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     init.add_argument(
         "--events", type=Path, nargs="*", default=[], help="event files (default: $EVENTS)"
     )
+    management.add_parsers(commands)
     args = parser.parse_args(argv)
     # Warnings only (the reco fallback's line among them); the workers inherit this.
     logging.basicConfig(
@@ -89,6 +92,12 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as exc:  # one line in the container's log, no traceback
         parser.exit(2, f"vitrina-shop: error: {settings_problem(exc)}\n")
 
+    if args.command in management.COMMANDS:
+        app = create_app()
+        try:
+            sys.exit(management.run(app, args))
+        finally:
+            engine_of(app).dispose()
     if args.command == "init":
         app = create_app()
         settings = app.extensions["vitrina_settings"]

@@ -114,8 +114,10 @@ def get_db() -> Session:
 
 
 def is_contention(error: Exception) -> bool:
-    """Every pooled connection busy, or SQLite's write lock held past its busy timeout: the
-    database answers, it is only busy, so resting it would turn a load spike into an outage."""
+    """Every pooled connection busy, or SQLite's write lock held past its busy timeout.
+
+    The database answers, it is only busy: resting it would turn a load spike into an outage.
+    """
     return isinstance(error, PoolTimeout) or "database is locked" in str(error)
 
 

@@ -148,3 +148,91 @@ def event_row(
         "qty": qty,
         "nm": product_id,
     }
+
+
+# Measuring the recommendations (exposure.py, experiments.py, kpis.py): what was shown, what was
+# clicked, which experiment decided it; and who may open /admin.
+
+
+class Impression(Base):
+    """One recommendation block as rendered.
+
+    Its products in position order (JSON), who chose them, and the experiment variant of the
+    visitor. The id is made by the shop per block, so a
+    click's signed reference can name it before the row is written; it begins with the time, so
+    rows go to the end of the index instead of dirtying a random page each (the log's write cost).
+    No index on the visitor: the reports read an experiment's rows, by its index.
+    """
+
+    __tablename__ = "impressions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(32))
+    visitor_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    block: Mapped[str] = mapped_column(String(20))
+    items: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(40))
+    model_version: Mapped[str | None] = mapped_column(String(100))
+    experiment: Mapped[str | None] = mapped_column(String(64))
+    variant: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_impressions_experiment", experiment, variant, created_at),)
+
+
+class RecoClick(Base):
+    """A click on a recommended product, tied to its impression and position."""
+
+    __tablename__ = "reco_clicks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    impression_id: Mapped[str] = mapped_column(String(32), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    visitor_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    product_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_reco_clicks_visitor", visitor_id, product_id, created_at),)
+
+
+class Experiment(Base):
+    __tablename__ = "experiments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    salt: Mapped[str] = mapped_column(String(64))
+    running: Mapped[bool] = mapped_column(default=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    variants: Mapped[list["Variant"]] = relationship(
+        cascade="all, delete-orphan", order_by="Variant.position", lazy="selectin"
+    )
+
+
+class Variant(Base):
+    """A share of the traffic and what it is shown.
+
+    `strategy` is `active`, a model version, or `control` (popular products only, no personal
+    list); `k` products in the personal block.
+    """
+
+    __tablename__ = "experiment_variants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))
+    share: Mapped[int] = mapped_column(Integer)
+    strategy: Mapped[str] = mapped_column(String(100))
+    k: Mapped[int] = mapped_column(Integer)
+    is_control: Mapped[bool] = mapped_column(default=False)
+
+
+class Admin(Base):
+    """The admin role: these customers may open /admin."""
+
+    __tablename__ = "admins"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -65,11 +65,14 @@ class RecoClient:
                 self._client = None
 
     def recommendations(
-        self, user_id: str, k: int, exclude: Sequence[str] = ()
+        self, user_id: str, k: int, exclude: Sequence[str] = (), version: str | None = None
     ) -> RankedIds | None:
+        """`version`: a kept model version instead of the active one (an experiment's)."""
         if not is_valid_id(user_id):
             return None
         params: dict[str, object] = {"k": k}
+        if version:
+            params["version"] = version
         wanted = [item for item in exclude if is_valid_id(item)][:MAX_EXCLUDE]
         if wanted:
             params["exclude"] = ",".join(wanted)

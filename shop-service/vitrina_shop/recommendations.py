@@ -37,10 +37,15 @@ def _fallback(db: Session, k: int, exclude: Sequence[str]) -> Block:
 
 
 def recommended(
-    db: Session, reco: RecoClient, user_id: str, k: int, exclude: Sequence[str] = ()
+    db: Session,
+    reco: RecoClient,
+    user_id: str,
+    k: int,
+    exclude: Sequence[str] = (),
+    version: str | None = None,
 ) -> Block:
     """'Recommended for you': the customer's list, the cart's contents left out."""
-    answer = reco.recommendations(user_id, k, exclude)
+    answer = reco.recommendations(user_id, k, exclude, version)
     return _block(db, answer, k, exclude) or _fallback(db, k, exclude)
 
 

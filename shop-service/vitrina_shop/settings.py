@@ -65,6 +65,15 @@ class ShopSettings(VitrinaSettings):
         description="Products per listing page.",
     )
 
+    attribution_window_h: float = Field(
+        24.0,
+        gt=0,
+        le=24 * 90,
+        validation_alias="SHOP_ATTRIBUTION_WINDOW_H",
+        description="Hours after a click on a recommendation in which an add-to-cart or a "
+        "purchase of that product is attributed to it.",
+    )
+
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> "ShopSettings":
         require_real_secret(self, "SHOP_SECRET_KEY", self.secret_key)

@@ -9,6 +9,7 @@ from vitrina_reco.params import Exclude, K, UserId, check_k, parse_exclude
 from vitrina_reco.responses import OrjsonResponse, ranked_list
 from vitrina_reco.schemas import PERSONAL, Recommendations
 from vitrina_reco.selection import select_or_fallback
+from vitrina_reco.versions import Version, state_for
 
 router = APIRouter(tags=["recommendations"])
 
@@ -24,11 +25,12 @@ async def recommendations(
     k: K = 10,
     exclude: Exclude = [],  # noqa: B006 - FastAPI copies query defaults per request
     exclude_bought: ExcludeBought = False,
+    version: Version = None,
 ) -> OrjsonResponse:
     """Ranked products for one customer; unknown ones get a fallback list, named in `source`."""
     excluded = parse_exclude(exclude)
     store = store_of(request)
-    state = await store.state()
+    state = await state_for(store, version)
     check_k(k, state.top_k, "user", state.version)
     ranking = await store.user_ranking(state.version, user_id)
     if exclude_bought and ranking is not None and ranking.bought:

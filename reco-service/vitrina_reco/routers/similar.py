@@ -7,6 +7,7 @@ from vitrina_reco.params import Exclude, ItemId, K, check_k, parse_exclude
 from vitrina_reco.responses import OrjsonResponse, ranked_list
 from vitrina_reco.schemas import SIMILAR, SimilarItems
 from vitrina_reco.selection import select_or_fallback
+from vitrina_reco.versions import Version, state_for
 
 router = APIRouter(tags=["recommendations"])
 
@@ -17,11 +18,12 @@ async def similar(
     item_id: ItemId,
     k: K = 10,
     exclude: Exclude = [],  # noqa: B006 - FastAPI copies query defaults per request
+    version: Version = None,
 ) -> OrjsonResponse:
     """The product itself is never in its own list."""
     excluded = parse_exclude(exclude) | {item_id}
     store = store_of(request)
-    state = await store.state()
+    state = await state_for(store, version)
     check_k(k, state.similar_k, "product", state.version)
     ranking = await store.similar(state.version, item_id)
     selected = select_or_fallback(ranking, SIMILAR, state.fallback, k, excluded)

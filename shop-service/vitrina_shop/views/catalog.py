@@ -2,7 +2,7 @@
 
 from flask import Blueprint, abort, current_app, g, render_template, request
 
-from vitrina_shop import recommendations
+from vitrina_shop import experiments, recommendations
 from vitrina_shop.data import products
 from vitrina_shop.data.products import MAX_QUERY_LENGTH
 from vitrina_shop.db import get_db
@@ -31,8 +31,11 @@ def home() -> str:
     db, reco = get_db(), get_reco()
     in_cart = cart_ids()
     personal = None
-    if g.user is not None:
-        personal = recommendations.recommended(db, reco, g.user.id, BLOCK_SIZE, in_cart)
+    assigned = experiments.current()
+    plan = assigned.variant if assigned else None
+    if g.user is not None and (plan is None or plan.personal):
+        k, version = (plan.k, plan.version) if plan else (BLOCK_SIZE, None)
+        personal = recommendations.recommended(db, reco, g.user.id, k, in_cart, version)
     popular = recommendations.popular(db, reco, BLOCK_SIZE, in_cart)
     return render_template("catalog/home.html", personal=personal, popular=popular)
 

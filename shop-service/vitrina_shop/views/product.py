@@ -4,7 +4,7 @@ from flask import Blueprint, abort, render_template
 
 from vitrina_shared.ids import is_valid_id
 from vitrina_shared.schema import EventType
-from vitrina_shop import recommendations
+from vitrina_shop import exposure, recommendations
 from vitrina_shop.data.event_log import log_event
 from vitrina_shop.db import get_db
 from vitrina_shop.forms import AddToCartForm
@@ -30,6 +30,7 @@ def detail(product_id: str) -> str:
     db = get_db()
     product = get_product(product_id)
     log_event(db, visitor_id(), EventType.VIEW, product)
+    exposure.clicked(product.id)
     db.commit()
     similar = recommendations.similar(db, get_reco(), product, SIMILAR_SIZE)
     return render_template(

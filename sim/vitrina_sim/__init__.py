@@ -1,0 +1,1 @@
+"""Simulated shoppers for Vitrina: `vitrina-sim` drives a running shop over HTTP."""
