@@ -119,11 +119,16 @@ class CoVisitSource:
         self.profile_items = profile_items
         self.half_life_days = half_life_days
         self.similar: sp.csr_matrix | None = None
+        self.similar_to: sp.csr_matrix | None = None
         self.profile: sp.csr_matrix | None = None
+        self.last_item: np.ndarray | None = None
 
     def fit(self, data: Interactions) -> Self:
         decayed = data.decayed_matrix(self.half_life_days)
         self.similar = cosine_neighbours(decayed, self.neighbours, self.threads)
+        self.similar_to = sp.csr_matrix(self.similar.T)
+        self.last_item = np.full(data.n_users, -1, np.int64)
+        self.last_item[data.user] = data.item  # events are in time order: the last write wins
         top = top_n_per_row(decayed, self.profile_items)
         self.profile = sp.csr_matrix(
             (
@@ -136,6 +141,20 @@ class CoVisitSource:
 
     def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame:
         return _chunked_top_n(lambda chunk: self.profile[chunk] @ self.similar, users, n)
+
+    def pair_scores(self, user: np.ndarray, item: np.ndarray) -> np.ndarray:
+        """The source's score of each (user, item) pair, proposed or not: profile · similarity."""
+        profile = self.profile[np.asarray(user, np.int64)]
+        column = self.similar_to[np.asarray(item, np.int64)]
+        return np.asarray(profile.multiply(column).sum(axis=1), np.float32).ravel()
+
+    def last_item_similarity(self, user: np.ndarray, item: np.ndarray) -> np.ndarray:
+        """Similarity of each item to its user's most recent product: the sequence signal."""
+        last = self.last_item[np.asarray(user, np.int64)]
+        out = np.full(len(last), np.nan, np.float32)
+        has = last >= 0
+        out[has] = np.asarray(self.similar[last[has], np.asarray(item)[has]]).ravel()
+        return out
 
     def similar_items(self, k: int) -> pd.DataFrame:
         """Each product's `k` nearest products: frame of target item, item, score, rank (codes)."""
@@ -213,7 +232,26 @@ class _RecToolsSource:
         self.dataset = Dataset.construct(frame)
         with threadpool_limits(1, user_api="blas"):
             self.model = self._model().fit(self.dataset)
+        self._internal_user = np.full(data.n_users, -1, np.int64)
+        self._internal_user[self.dataset.user_id_map.external_ids] = np.arange(
+            self.dataset.user_id_map.size
+        )
+        self._internal_item = np.full(data.n_items, -1, np.int64)
+        self._internal_item[self.dataset.item_id_map.external_ids] = np.arange(
+            self.dataset.item_id_map.size
+        )
         return self
+
+    def pair_scores(self, user: np.ndarray, item: np.ndarray) -> np.ndarray:
+        """The model's score of each (user, item) pair, proposed or not (NaN if either is
+        unknown to it): the dot product of their vectors."""
+        users, items = self.model.get_vectors()
+        u = self._internal_user[np.asarray(user, np.int64)]
+        i = self._internal_item[np.asarray(item, np.int64)]
+        out = np.full(len(u), np.nan, np.float32)
+        known = (u >= 0) & (i >= 0)
+        out[known] = np.einsum("ij,ij->i", users[u[known]], items[i[known]])
+        return out
 
     def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame:
         known = self.dataset.user_id_map.external_ids

@@ -113,7 +113,7 @@ def run(
             # event's id into a Python string first costs seconds per million events.
             codes, names = text_codes(event_log.events[Columns.USER])
             users = names[pd.unique(codes[codes >= 0])]
-            recommendations = model.recommend(users, settings.top_k)
+            lists = model.recommend_lists(users, settings.top_k)
             similar = model.similar_items(settings.similar_k)
             popular = model.popular(settings.fallback_k)
             bought = bought_items(event_log.events)
@@ -130,12 +130,13 @@ def run(
         with stages.stage("publish"):
             published = publish(
                 store,
-                recommendations,
+                lists.repeat,
                 similar,
                 popular,
                 meta,
                 bought=bought,
                 keep=settings.versions_kept,
+                discovery=lists.discovery,
             )
     log.info("run done in %.1f s: version %s is active", stages.total_seconds, published.version)
     return RunResult(published, data, stages)

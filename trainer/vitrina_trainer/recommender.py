@@ -1,16 +1,19 @@
 """The two-stage recommender of the design doc, glued from its parts.
 
 fit: cut the events 80 / 20 in time → stage one on the first part → candidates and features of the
-customers seen on both sides, labelled by what they did after the cut → the ranker → stage one and
-the features refitted on all the events. recommend: candidates → features → ranker → top k,
-topped up from popular products.
+customers seen on both sides, labelled by what they did after the cut → two rankers: one for every
+product (repeat purchases allowed), one for the products new to the customer (discovery), learnt
+on the candidates the customer never interacted with, labelled by the new products they went on to
+buy or add to cart (views count less) → stage one and the features refitted on all the events.
+recommend: candidates → features → ranker → top k, topped up from popular products; each product
+with the reason it is there (`explanations`).
 """
 
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Self
+from typing import NamedTuple, Self
 
 import numpy as np
 import pandas as pd
@@ -27,13 +30,16 @@ from vitrina_trainer.candidates import (
     PopularSource,
 )
 from vitrina_trainer.errors import TrainerError
+from vitrina_trainer.explanations import Explainer
 from vitrina_trainer.features import FeatureBuilder
 from vitrina_trainer.interactions import (
+    CART,
     DEFAULT_EVENT_WEIGHTS,
+    PURCHASE,
     Interactions,
     rank_within_groups,
 )
-from vitrina_trainer.ranker import Ranker
+from vitrina_trainer.ranker import Ranker, RankerError
 from vitrina_trainer.splits import LOCAL_TRAIN_SHARE, local_split
 from vitrina_trainer.stages import progress
 
@@ -87,6 +93,14 @@ class RankerConfig(BaseModel):
     negatives: int = Field(40, ge=1)
 
 
+class RecommenderLists(NamedTuple):
+    """Both orders of the same customers: `repeat` allows products they had, `discovery` holds
+    only products new to them; user, item, score, rank and reason columns."""
+
+    repeat: pd.DataFrame
+    discovery: pd.DataFrame
+
+
 class RecommenderConfig(BaseModel):
     """Every knob of the model, one section per part; logged with each run, enough to rebuild it.
 
@@ -101,6 +115,7 @@ class RecommenderConfig(BaseModel):
     lightfm: LightFMConfig = LightFMConfig()
     popular: PopularConfig = PopularConfig()
     ranker: RankerConfig = RankerConfig()
+    discovery_ranker: RankerConfig = RankerConfig()
     local_train_share: float = Field(LOCAL_TRAIN_SHARE, gt=0, lt=1)
     threads: int = Field(2, ge=1)
     seed: int = 42
@@ -154,6 +169,14 @@ def make_sources(c: RecommenderConfig) -> dict[str, CandidateSource]:
     return {name: makers[name]() for name in names}
 
 
+def discovery_labels(keys: np.ndarray, validation: Interactions) -> np.ndarray:
+    """The discovery ranker's label of each user × n_items + item key of products new to the
+    user: 2 if they bought it or added it to cart in `validation`, 1 if they only viewed it."""
+    strong = np.isin(keys, validation.pair_keys((CART, PURCHASE)))
+    touched = np.isin(keys, validation.pair_keys())
+    return np.where(strong, 2.0, np.where(touched, 1.0, 0.0)).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class Diagnostics:
     """What the evaluation reports beyond the lists: the encoded events stage one was refitted on,
@@ -161,6 +184,7 @@ class Diagnostics:
 
     data: Interactions
     ranker: dict[str, float]
+    discovery_ranker: dict[str, float]
 
 
 class TwoStageRecommender:
@@ -170,7 +194,10 @@ class TwoStageRecommender:
         self._sources: dict[str, CandidateSource] = {}
         self.features = FeatureBuilder(self.config.history.half_life_days)
         self._ranker: Ranker | None = None
+        self._discovery_ranker: Ranker | None = None
+        self._explainer: Explainer | None = None
         self.item_categories: np.ndarray | None = None
+        self.category_names: pd.Index | None = None
         self._n_items = 0
 
     def _fit_stage_one(self, data: Interactions) -> dict[str, CandidateSource]:
@@ -185,7 +212,7 @@ class TwoStageRecommender:
         catalog = None if items is None else pd.Index(items[Columns.ITEM].astype(str))
         data = Interactions.from_events(events, self.config.event_weights, catalog)
         self._n_items = data.n_items
-        self.item_categories = self._categories(data, items)
+        self.item_categories, self.category_names = self._categories(data, items)
         local = local_split(data, self.config.local_train_share)
         local_train, local_validation = local.train, local.validation
         _log_step("encoded and cut", started, events=len(data), users=data.n_users)
@@ -200,41 +227,66 @@ class TwoStageRecommender:
             rng = np.random.default_rng(self.config.seed)
             users = np.sort(rng.choice(users, self.config.ranker.max_customers, replace=False))
         candidates = self._candidates(sources, users)
-        bought = np.unique(
-            local_validation.user.astype(np.int64) * data.n_items + local_validation.item
-        )
         keys = candidates[Columns.USER].to_numpy(np.int64) * data.n_items + candidates[Columns.ITEM]
-        labels = np.isin(keys, bought).astype(np.float32)
-        table = self._features(features, candidates)
+        groups = candidates[Columns.USER].to_numpy()
+        labels = np.isin(keys, local_validation.pair_keys()).astype(np.float32)
+        table = self._features(features, candidates, sources)
         del sources, features
         _log_step("ranker's candidates and features", started, rows=len(table))
-        self._ranker = Ranker(
-            n_estimators=self.config.ranker.trees,
-            learning_rate=self.config.ranker.learning_rate,
-            num_leaves=self.config.ranker.leaves,
-            negatives=self.config.ranker.negatives,
-            threads=self.config.threads,
-            seed=self.config.seed,
-        ).fit(table, labels, candidates[Columns.USER].to_numpy())
-        del table, candidates
+        self._ranker = self._make_ranker(self.config.ranker).fit(table, labels, groups)
         _log_step("ranker", started, **self._ranker.scores)
+        new = ~np.isin(keys, local_train.pair_keys())
+        self._discovery_ranker = self._fit_discovery(
+            table[new], discovery_labels(keys[new], local_validation), groups[new]
+        )
+        del table, candidates
+        if self._discovery_ranker is not None:
+            _log_step("discovery ranker", started, **self._discovery_ranker.scores)
 
         self._data = data
         self._sources = self._fit_stage_one(data)
         self.features = FeatureBuilder(self.config.history.half_life_days).fit(
             data, self.item_categories
         )
+        cooc = self._sources["cooc"]
+        self._explainer = Explainer(
+            data, cooc.profile, cooc.similar, self.item_categories, self.category_names
+        )
         _log_step("stage one on all events", started)
         return self
 
-    @staticmethod
-    def _categories(data: Interactions, items: pd.DataFrame | None) -> np.ndarray | None:
-        if items is None or Columns.ITEM not in items or ItemColumns.CATEGORY not in items:
+    def _make_ranker(self, config: RankerConfig) -> Ranker:
+        return Ranker(
+            n_estimators=config.trees,
+            learning_rate=config.learning_rate,
+            num_leaves=config.leaves,
+            negatives=config.negatives,
+            threads=self.config.threads,
+            seed=self.config.seed,
+        )
+
+    def _fit_discovery(
+        self, table: pd.DataFrame, labels: np.ndarray, groups: np.ndarray
+    ) -> Ranker | None:
+        """The ranker of new products; None (the main ranker orders them) when no customer
+        took a new candidate in the local validation period."""
+        try:
+            return self._make_ranker(self.config.discovery_ranker).fit(table, labels, groups)
+        except RankerError as exc:
+            log.warning("no discovery ranker, the main one orders new products: %s", exc)
             return None
+
+    @staticmethod
+    def _categories(
+        data: Interactions, items: pd.DataFrame | None
+    ) -> tuple[np.ndarray | None, pd.Index | None]:
+        """A category code per item (−1 = none) and the category names, from the catalog."""
+        if items is None or Columns.ITEM not in items or ItemColumns.CATEGORY not in items:
+            return None, None
         category = items.set_index(items[Columns.ITEM].astype(str))[ItemColumns.CATEGORY].fillna("")
         category = category[~category.index.duplicated()].reindex(data.items).fillna("")
-        codes, _ = pd.factorize(category.where(category != "", None))
-        return codes
+        codes, names = pd.factorize(category.where(category != "", None))
+        return codes, pd.Index(names.astype(str))
 
     def _candidates(self, sources: dict[str, CandidateSource], users: np.ndarray) -> pd.DataFrame:
         """The union of every source's candidates: one row per (user, item), a score and rank
@@ -261,12 +313,33 @@ class TwoStageRecommender:
                 out[f"{name}_{value}"] = column
         return pd.DataFrame(out)
 
-    def _features(self, builder: FeatureBuilder, candidates: pd.DataFrame) -> pd.DataFrame:
+    def _features(
+        self,
+        builder: FeatureBuilder,
+        candidates: pd.DataFrame,
+        sources: dict[str, CandidateSource],
+    ) -> pd.DataFrame:
+        """Each source's score and rank, every pair's co-occurrence and ALS score (proposed by
+        them or not: what the discovery ranker compares new products on), and `builder`'s."""
         source_columns = [
             f"{n}_{v}" for n in self.config.sources for v in (Columns.SCORE, Columns.RANK)
         ]
+        user = candidates[Columns.USER].to_numpy()
+        item = candidates[Columns.ITEM].to_numpy()
+        cooc = sources["cooc"]
+        pair = {
+            "cooc_pair": cooc.pair_scores(user, item),
+            "last_item_similarity": cooc.last_item_similarity(user, item),
+        }
+        if "als" in sources:
+            pair["als_pair"] = sources["als"].pair_scores(user, item)
         return pd.concat(
-            [candidates[source_columns].astype(np.float32), builder.transform(candidates)], axis=1
+            [
+                candidates[source_columns].astype(np.float32),
+                pd.DataFrame(pair, index=candidates.index),
+                builder.transform(candidates),
+            ],
+            axis=1,
         )
 
     def _require_fitted(self) -> Interactions:
@@ -275,49 +348,78 @@ class TwoStageRecommender:
         return self._data
 
     def recommend(
-        self, users: Sequence[str], k: int, exclude_seen: bool = False, chunk: int = RECOMMEND_CHUNK
+        self,
+        users: Sequence[str],
+        k: int,
+        exclude_seen: bool = False,
+        chunk: int = RECOMMEND_CHUNK,
+        discovery: bool = False,
     ) -> pd.DataFrame:
         """k products per customer, best first; customers unknown to the model get popular ones.
 
-        `exclude_seen` drops the products each customer already interacted with. Customers are
-        scored `chunk` at a time, each chunk cut to its top k before the next, so memory is
-        bounded by the chunk and the result, whatever the number of customers.
+        `exclude_seen` drops the products each customer already interacted with; `discovery`
+        orders only those new to the customer with the discovery ranker. Customers are scored
+        `chunk` at a time, each chunk cut to its top k before the next, so memory is bounded by
+        the chunk and the result, whatever the number of customers.
         """
+        lists = self._recommend(users, k, chunk, exclude_seen, reasons=False)
+        return lists.discovery if discovery else lists.repeat
+
+    def recommend_lists(
+        self, users: Sequence[str], k: int, chunk: int = RECOMMEND_CHUNK
+    ) -> RecommenderLists:
+        """Both published orders, with the reason of each product, from one pass of candidates."""
+        return self._recommend(users, k, chunk, exclude_seen=False, reasons=True)
+
+    def _recommend(
+        self, users: Sequence[str], k: int, chunk: int, exclude_seen: bool, reasons: bool
+    ) -> RecommenderLists:
         data = self._require_fitted()
         if k < 1:
             raise TrainerError(f"k must be at least 1, got {k}")
         users = pd.Index(pd.unique(np.asarray(users, dtype=object).astype(str)))
         codes = data.users.get_indexer(users)
         all_codes = np.where(codes >= 0, codes, data.n_users + np.arange(len(users)))
-        seen = data.matrix(np.ones(len(data), np.float32)) if exclude_seen else None
+        seen = data.matrix(np.ones(len(data), np.float32))
         starts = range(0, len(users), chunk)
         parts = [
-            self._recommend_codes(all_codes[start : start + chunk], k, seen)
+            self.recommend_codes(all_codes[start : start + chunk], k, seen, exclude_seen)
             for start in progress(starts, desc="recommending", total=len(starts), unit=" chunks")
         ]
-        ranked = (
-            pd.concat(parts, ignore_index=True)
-            if parts
-            else self._top_up(None, all_codes, k, np.array([], np.int64))
-        )
+        if not parts:
+            parts = [
+                RecommenderLists(*[self._top_up(None, all_codes, k, np.array([], np.int64))] * 2)
+            ]
         index = np.full(data.n_users + len(users), -1)
         index[all_codes] = np.arange(len(users))
-        return pd.DataFrame(
-            {
-                Columns.USER: users.to_numpy()[index[ranked[Columns.USER].to_numpy()]],
-                Columns.ITEM: data.items.to_numpy()[ranked[Columns.ITEM].to_numpy()],
-                Columns.SCORE: ranked[Columns.SCORE].to_numpy(np.float32),
-                Columns.RANK: ranked[Columns.RANK].to_numpy(np.int32),
-            }
+
+        def decoded(ranked: pd.DataFrame) -> pd.DataFrame:
+            user, item = ranked[Columns.USER].to_numpy(), ranked[Columns.ITEM].to_numpy()
+            frame = pd.DataFrame(
+                {
+                    Columns.USER: users.to_numpy()[index[user]],
+                    Columns.ITEM: data.items.to_numpy()[item],
+                    Columns.SCORE: ranked[Columns.SCORE].to_numpy(np.float32),
+                    Columns.RANK: ranked[Columns.RANK].to_numpy(np.int32),
+                }
+            )
+            if reasons:
+                frame[Columns.REASON] = self._explainer.explain(user, item)
+            return frame
+
+        return RecommenderLists(
+            *(decoded(pd.concat(lists, ignore_index=True)) for lists in zip(*parts, strict=True))
         )
 
-    def _recommend_codes(
-        self, codes: np.ndarray, k: int, seen: sp.csr_matrix | None
-    ) -> pd.DataFrame:
-        """Top k of one chunk of user codes (codes past the model's users are unknown users).
+    def recommend_codes(
+        self, codes: np.ndarray, k: int, seen: sp.csr_matrix, exclude_seen: bool = False
+    ) -> RecommenderLists:
+        """Both orders' top k of one chunk of user codes (codes past the model's users are
+        unknown users), on codes.
 
-        `seen`: users × items, non-zero where the user interacted, when seen products are
-        excluded; only the chunk's rows of it are read.
+        `seen`: users × items, non-zero where the user interacted; only the chunk's rows of it are
+        read. The repeat order keeps seen products unless `exclude_seen`; the discovery order
+        never does.
         """
         data = self._require_fitted()
         known = codes[codes < data.n_users]
@@ -325,11 +427,28 @@ class TwoStageRecommender:
         seen_keys = np.array([], np.int64)
         if len(known):
             ranked = self._candidates(self._sources, known)
-            ranked[Columns.SCORE] = self._ranker.predict(self._features(self.features, ranked))
-            if seen is not None:
-                rows = seen[known].tocoo()
-                seen_keys = known[rows.row].astype(np.int64) * data.n_items + rows.col
-        return self._top_up(ranked, codes, k, seen_keys)
+            table = self._features(self.features, ranked, self._sources)
+            repeat_score = self._ranker.predict(table)
+            ranker = self._discovery_ranker or self._ranker
+            new_score = repeat_score if ranker is self._ranker else ranker.predict(table)
+            rows = seen[known].tocoo()
+            seen_keys = known[rows.row].astype(np.int64) * data.n_items + rows.col
+            ranked = ranked[[Columns.USER, Columns.ITEM]]
+        none = np.array([], np.int64)
+        return RecommenderLists(
+            self._top_up(
+                None if ranked is None else ranked.assign(**{Columns.SCORE: repeat_score}),
+                codes,
+                k,
+                seen_keys if exclude_seen else none,
+            ),
+            self._top_up(
+                None if ranked is None else ranked.assign(**{Columns.SCORE: new_score}),
+                codes,
+                k,
+                seen_keys,
+            ),
+        )
 
     def _top_up(
         self, ranked: pd.DataFrame | None, users: np.ndarray, k: int, seen: np.ndarray
@@ -416,7 +535,8 @@ class TwoStageRecommender:
 
     def diagnostics(self) -> Diagnostics:
         data = self._require_fitted()
-        return Diagnostics(data=data, ranker=dict(self._ranker.scores))
+        discovery = self._discovery_ranker.scores if self._discovery_ranker else {}
+        return Diagnostics(data=data, ranker=dict(self._ranker.scores), discovery_ranker=discovery)
 
     def feature_importance(self) -> pd.Series:
         """The ranker's gain per feature (shares summing to 1), largest first."""
