@@ -25,6 +25,7 @@ from vitrina_trainer.candidates import (
     ALSSource,
     CandidateSource,
     CoVisitSource,
+    EASESource,
     HistorySource,
     LightFMSource,
     PopularSource,
@@ -61,6 +62,11 @@ class HistoryConfig(SourceConfig):
 class CoVisitConfig(SourceConfig):
     neighbours: int = Field(50, ge=1)
     profile_items: int = Field(30, ge=1)
+
+
+class EASEConfig(SourceConfig):
+    regularization: float = Field(500.0, gt=0)
+    max_items: int = Field(5_000, ge=1, description="Products kept: the cost is cubic in them.")
 
 
 class PopularConfig(SourceConfig):
@@ -113,6 +119,7 @@ class RecommenderConfig(BaseModel):
     cooc: CoVisitConfig = CoVisitConfig()
     als: ALSConfig = ALSConfig()
     lightfm: LightFMConfig = LightFMConfig()
+    ease: EASEConfig = EASEConfig()
     popular: PopularConfig = PopularConfig()
     ranker: RankerConfig = RankerConfig()
     discovery_ranker: RankerConfig = RankerConfig()
@@ -143,6 +150,9 @@ def make_sources(c: RecommenderConfig) -> dict[str, CandidateSource]:
             neighbours=c.cooc.neighbours, profile_items=c.cooc.profile_items, threads=c.threads
         ),
         "popular": lambda: PopularSource(half_life_days=c.popular.half_life_days),
+        "ease": lambda: EASESource(
+            regularization=c.ease.regularization, max_items=c.ease.max_items, threads=c.threads
+        ),
         "als": lambda: ALSSource(
             factors=c.als.factors,
             iterations=c.als.iterations,
