@@ -60,8 +60,12 @@ class HistoryConfig(SourceConfig):
 
 
 class CoVisitConfig(SourceConfig):
+    """Deep lists (100): most of a customer's new products come from here and from ALS, and the
+    first 40 are mostly products they already had."""
+
     neighbours: int = Field(50, ge=1)
     profile_items: int = Field(30, ge=1)
+    candidates: int = Field(100, ge=1)
 
 
 class EASEConfig(SourceConfig):
@@ -83,6 +87,7 @@ class FactorModelConfig(SourceConfig):
 
 class ALSConfig(FactorModelConfig):
     iterations: int = Field(15, ge=1)
+    candidates: int = Field(100, ge=1)
     regularization: float = Field(0.1, ge=0)
     alpha: float = Field(1.0, gt=0)
 
@@ -122,7 +127,8 @@ class RecommenderConfig(BaseModel):
     ease: EASEConfig = EASEConfig()
     popular: PopularConfig = PopularConfig()
     ranker: RankerConfig = RankerConfig()
-    discovery_ranker: RankerConfig = RankerConfig()
+    # Fewer customers learn from new products than from all: a smaller, slower-learning model.
+    discovery_ranker: RankerConfig = RankerConfig(leaves=7, learning_rate=0.05, trees=600)
     local_train_share: float = Field(LOCAL_TRAIN_SHARE, gt=0, lt=1)
     threads: int = Field(2, ge=1)
     seed: int = 42
@@ -393,7 +399,7 @@ class TwoStageRecommender:
         seen = data.matrix(np.ones(len(data), np.float32))
         starts = range(0, len(users), chunk)
         parts = [
-            self.recommend_codes(all_codes[start : start + chunk], k, seen, exclude_seen)
+            self.recommend_codes(all_codes[start : start + chunk], k, seen, exclude_seen, reasons)
             for start in progress(starts, desc="recommending", total=len(starts), unit=" chunks")
         ]
         if not parts:
@@ -414,7 +420,7 @@ class TwoStageRecommender:
                 }
             )
             if reasons:
-                frame[Columns.REASON] = self._explainer.explain(user, item)
+                frame[Columns.REASON] = ranked[Columns.REASON].to_numpy()
             return frame
 
         return RecommenderLists(
@@ -422,10 +428,15 @@ class TwoStageRecommender:
         )
 
     def recommend_codes(
-        self, codes: np.ndarray, k: int, seen: sp.csr_matrix, exclude_seen: bool = False
+        self,
+        codes: np.ndarray,
+        k: int,
+        seen: sp.csr_matrix,
+        exclude_seen: bool = False,
+        reasons: bool = False,
     ) -> RecommenderLists:
         """Both orders' top k of one chunk of user codes (codes past the model's users are
-        unknown users), on codes.
+        unknown users), on codes, with a reason column when `reasons`.
 
         `seen`: users × items, non-zero where the user interacted; only the chunk's rows of it are
         read. The repeat order keeps seen products unless `exclude_seen`; the discovery order
@@ -445,7 +456,7 @@ class TwoStageRecommender:
             seen_keys = known[rows.row].astype(np.int64) * data.n_items + rows.col
             ranked = ranked[[Columns.USER, Columns.ITEM]]
         none = np.array([], np.int64)
-        return RecommenderLists(
+        lists = RecommenderLists(
             self._top_up(
                 None if ranked is None else ranked.assign(**{Columns.SCORE: repeat_score}),
                 codes,
@@ -459,6 +470,12 @@ class TwoStageRecommender:
                 seen_keys,
             ),
         )
+        if reasons:
+            for frame in lists:
+                frame[Columns.REASON] = self._explainer.explain(
+                    frame[Columns.USER].to_numpy(), frame[Columns.ITEM].to_numpy()
+                )
+        return lists
 
     def _top_up(
         self, ranked: pd.DataFrame | None, users: np.ndarray, k: int, seen: np.ndarray
