@@ -206,20 +206,18 @@ class EASESource:
             if take == 0:
                 continue
             best = np.argpartition(-scores, take - 1, axis=1)[:, :take]
-            best_scores = np.take_along_axis(scores, best, axis=1)
+            best_scores = np.take_along_axis(scores, best, axis=1).ravel()
             row = np.repeat(np.arange(len(chunk)), take)
-            part = pd.DataFrame({"row": row, "col": best.ravel(), "score": best_scores.ravel()})
-            part = part[part["score"] > 0].sort_values(
-                ["row", "score", "col"], ascending=[True, False, True]
-            )
-            rows = part["row"].to_numpy()
+            col = best.ravel()
+            order = np.lexsort((col, -best_scores, row))
+            order = order[best_scores[order] > 0]
             parts.append(
                 pd.DataFrame(
                     {
-                        Columns.USER: chunk[rows].astype(np.int32),
-                        Columns.ITEM: self.kept[part["col"].to_numpy()].astype(np.int32),
-                        Columns.SCORE: part["score"].to_numpy(np.float32),
-                        Columns.RANK: rank_within_groups(rows).astype(np.int32),
+                        Columns.USER: chunk[row[order]].astype(np.int32),
+                        Columns.ITEM: self.kept[col[order]].astype(np.int32),
+                        Columns.SCORE: best_scores[order].astype(np.float32),
+                        Columns.RANK: rank_within_groups(row[order]).astype(np.int32),
                     }
                 )
             )
