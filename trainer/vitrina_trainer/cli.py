@@ -45,6 +45,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+BACKTEST_CUTS = (0.7, 0.8, 0.9)
+
+
 def _cuts(text: str) -> tuple[float, ...]:
     """`0.7,0.8,0.9` → (0.7, 0.8, 0.9): increasing fractions strictly between 0 and 1."""
     try:
@@ -170,9 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--cuts",
         type=_cuts,
-        default=(0.9,),
-        help="comma-separated quantiles of event time to cut at, in order, e.g. 0.7,0.8,0.9 "
-        "(a rolling-origin backtest; the last cut is the headline); default 0.9",
+        default=BACKTEST_CUTS,
+        help="comma-separated quantiles of event time to cut at, in increasing order: a "
+        "rolling-origin backtest whose last cut is the headline (default 0.7,0.8,0.9; 0.9 for "
+        "one cut)",
     )
     evaluate.set_defaults(handler=_evaluate)
 
