@@ -215,6 +215,18 @@ def test_the_bar_on_online_retail(datasets_dir: Path) -> None:
     assert all(result["sanity"].values())
 
 
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_the_short_rees46_export_is_evaluated(datasets_dir: Path) -> None:
+    """Three hours of one day: cut by event time, scored under every protocol."""
+    folder = datasets_dir / "rees46-sample"
+    events = read_events(folder / "events.csv.gz").events
+    result = evaluate(events, read_items(folder / "items.csv"))
+    assert result["protocol"]["cut"].startswith("2019-10-01T")
+    assert result["protocol"]["discovery_customers"] > 0
+    assert ndcg_of(result, TWO_STAGE) > ndcg_of(result, ALS_64)
+
+
 def test_last_evaluation_takes_the_two_stage_rows(tmp_path):
     path = tmp_path / "evaluation.json"
     assert last_evaluation(path) == {}
