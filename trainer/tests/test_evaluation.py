@@ -238,6 +238,7 @@ def test_last_evaluation_takes_the_two_stage_rows(tmp_path):
                     {"model": "popular", "bought": "allowed", "ndcg@10": 0.1},
                     {"model": "two-stage", "bought": "allowed", "ndcg@10": 0.33, "recall@10": 0.2},
                     {"model": "two-stage", "bought": "excluded", "ndcg@10": 0.05},
+                    {"model": "two-stage", "bought": "discovery", "ndcg@10": 0.09},
                 ],
             }
         )
@@ -245,6 +246,7 @@ def test_last_evaluation_takes_the_two_stage_rows(tmp_path):
     metrics = last_evaluation(path)
     assert metrics["ndcg@10"] == 0.33 and metrics["recall@10"] == 0.2
     assert metrics["bought_excluded"] == {"ndcg@10": 0.05}
+    assert metrics["discovery"] == {"ndcg@10": 0.09}
     assert metrics["evaluated"]["cut"] == "2024-01-01T00:00:00+00:00"
 
 
