@@ -94,6 +94,7 @@ def test_catalog_limits_what_is_recommended(shop_events: pd.DataFrame) -> None:
 
 def test_no_users_no_rows_and_k_must_be_positive(model: TwoStageRecommender) -> None:
     assert model.recommend([], k=5).empty
+    assert all(frame.empty for frame in model.recommend_lists([], k=5))
     with pytest.raises(TrainerError, match="k must be at least 1"):
         model.recommend(["u1"], k=0)
 

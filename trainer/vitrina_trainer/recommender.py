@@ -401,11 +401,7 @@ class TwoStageRecommender:
         parts = [
             self.recommend_codes(all_codes[start : start + chunk], k, seen, exclude_seen, reasons)
             for start in progress(starts, desc="recommending", total=len(starts), unit=" chunks")
-        ]
-        if not parts:
-            parts = [
-                RecommenderLists(*[self._top_up(None, all_codes, k, np.array([], np.int64))] * 2)
-            ]
+        ] or [self.recommend_codes(all_codes, k, seen, exclude_seen, reasons)]
         index = np.full(data.n_users + len(users), -1)
         index[all_codes] = np.arange(len(users))
 
