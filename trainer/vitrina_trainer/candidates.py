@@ -365,7 +365,8 @@ class ALSSource(_RecToolsSource):
 
 
 class LightFMSource(_RecToolsSource):
-    """LightFM WARP (RecTools wrapper; deterministic with one thread and a fixed seed)."""
+    """LightFM WARP (RecTools wrapper), learnt on one thread with a fixed seed: deterministic, so
+    two runs (and two evaluation cuts) compare models, not noise. Scoring uses every thread."""
 
     name = "lightfm"
 
@@ -391,6 +392,6 @@ class LightFMSource(_RecToolsSource):
                 random_state=self.seed,
             ),
             epochs=self.epochs,
-            num_threads=self.threads,
+            num_threads=1,  # Hogwild SGD on more threads differs from run to run
             recommend_n_threads=self.threads,
         )

@@ -102,6 +102,7 @@ class RankerConfig(BaseModel):
     leaves: int = Field(15, ge=2)
     max_customers: int = Field(15_000, ge=10)
     negatives: int = Field(40, ge=1)
+    patience: int = Field(20, ge=1, description="Trees without progress before stopping early.")
 
 
 class RecommenderLists(NamedTuple):
@@ -128,7 +129,9 @@ class RecommenderConfig(BaseModel):
     popular: PopularConfig = PopularConfig()
     ranker: RankerConfig = RankerConfig()
     # Fewer customers learn from new products than from all: a smaller, slower-learning model.
-    discovery_ranker: RankerConfig = RankerConfig(leaves=7, learning_rate=0.05, trees=600)
+    discovery_ranker: RankerConfig = RankerConfig(
+        leaves=7, learning_rate=0.05, trees=600, patience=50
+    )
     local_train_share: float = Field(LOCAL_TRAIN_SHARE, gt=0, lt=1)
     threads: int = Field(2, ge=1)
     seed: int = 42
@@ -277,6 +280,7 @@ class TwoStageRecommender:
             learning_rate=config.learning_rate,
             num_leaves=config.leaves,
             negatives=config.negatives,
+            early_stopping_rounds=config.patience,
             threads=self.config.threads,
             seed=self.config.seed,
         )
