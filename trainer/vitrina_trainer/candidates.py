@@ -24,6 +24,7 @@ from vitrina_shared.schema import Columns
 from vitrina_trainer.interactions import Interactions, rank_within_groups, top_n_per_row
 
 USER_CHUNK = 20_000
+PAIR_CHUNK = 100_000
 
 
 class CandidateSource(Protocol):
@@ -43,6 +44,18 @@ def _empty() -> pd.DataFrame:
             Columns.RANK: np.array([], np.int32),
         }
     )
+
+
+def _pairs_in_chunks(
+    score: Callable[[np.ndarray, np.ndarray], np.ndarray], user: np.ndarray, item: np.ndarray
+) -> np.ndarray:
+    """`score(user, item)` `PAIR_CHUNK` pairs at a time: its temporaries stay small."""
+    user, item = np.asarray(user, np.int64), np.asarray(item, np.int64)
+    out = np.empty(len(user), np.float32)
+    for start in range(0, len(user), PAIR_CHUNK):
+        end = start + PAIR_CHUNK
+        out[start:end] = score(user[start:end], item[start:end])
+    return out
 
 
 def _chunked_top_n(
@@ -144,9 +157,12 @@ class CoVisitSource:
 
     def pair_scores(self, user: np.ndarray, item: np.ndarray) -> np.ndarray:
         """The source's score of each (user, item) pair, proposed or not: profile · similarity."""
-        profile = self.profile[np.asarray(user, np.int64)]
-        column = self.similar_to[np.asarray(item, np.int64)]
-        return np.asarray(profile.multiply(column).sum(axis=1), np.float32).ravel()
+
+        def score(user: np.ndarray, item: np.ndarray) -> np.ndarray:
+            products = self.profile[user].multiply(self.similar_to[item])
+            return np.asarray(products.sum(axis=1), np.float32).ravel()
+
+        return _pairs_in_chunks(score, user, item)
 
     def last_item_similarity(self, user: np.ndarray, item: np.ndarray) -> np.ndarray:
         """Similarity of each item to its user's most recent product: the sequence signal."""
@@ -309,12 +325,15 @@ class _RecToolsSource:
         """The model's score of each (user, item) pair, proposed or not (NaN if either is
         unknown to it): the dot product of their vectors."""
         users, items = self.model.get_vectors()
-        u = self._internal_user[np.asarray(user, np.int64)]
-        i = self._internal_item[np.asarray(item, np.int64)]
-        out = np.full(len(u), np.nan, np.float32)
-        known = (u >= 0) & (i >= 0)
-        out[known] = np.einsum("ij,ij->i", users[u[known]], items[i[known]])
-        return out
+
+        def score(user: np.ndarray, item: np.ndarray) -> np.ndarray:
+            u, i = self._internal_user[user], self._internal_item[item]
+            out = np.full(len(u), np.nan, np.float32)
+            known = (u >= 0) & (i >= 0)
+            out[known] = np.einsum("ij,ij->i", users[u[known]], items[i[known]])
+            return out
+
+        return _pairs_in_chunks(score, user, item)
 
     def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame:
         known = self.dataset.user_id_map.external_ids
