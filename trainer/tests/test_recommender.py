@@ -175,3 +175,14 @@ def test_discovery_labels_grade_carts_and_purchases_above_views() -> None:
     data = Interactions.from_events(events)  # items a b c
     keys = np.array([0 * 3 + 0, 0 * 3 + 1, 0 * 3 + 2, 1 * 3 + 0, 1 * 3 + 2, 1 * 3 + 1])
     assert discovery_labels(keys, data).tolist() == [1, 2, 0, 2, 1, 0]
+
+
+def test_a_second_ranker_can_order_the_new_products(shop_events: pd.DataFrame) -> None:
+    config = FAST.model_copy(update={"discovery_ranker": RankerConfig(trees=20, leaves=4)})
+    model = TwoStageRecommender(config).fit(shop_events)
+    assert model.diagnostics().discovery_ranker["customers"] > 0
+    reco = model.recommend(["u1", "u2"], k=5, discovery=True)
+    had = shop_events.groupby(Columns.USER)[Columns.ITEM].apply(set)
+    for user in ("u1", "u2"):
+        assert not set(reco.loc[reco[Columns.USER] == user, Columns.ITEM]) & had[user]
+    assert TwoStageRecommender(FAST).fit(shop_events).diagnostics().discovery_ranker == {}
