@@ -1,3 +1,4 @@
+import orjson
 import pytest
 
 from vitrina_shared.redis_layout import Ranking, RedisKeys, decode_ranking, encode_ranking
@@ -24,3 +25,38 @@ def test_ranking_round_trip():
 def test_ranking_lengths_must_match():
     with pytest.raises(ValueError, match="2 items but 1 scores"):
         encode_ranking(["a", "b"], [1.0])
+
+
+def test_ranking_with_reasons_and_discovery_round_trip():
+    discovery = Ranking(["c", "d"], [0.5, 0.25], reasons=["similar_to:a", "popular"])
+    blob = encode_ranking(
+        ["a", "b"],
+        [0.9, 0.1],
+        bought=["a"],
+        reasons=["bought_before", "popular"],
+        discovery=discovery,
+    )
+    assert orjson.loads(blob) == {
+        "items": ["a", "b"],
+        "scores": [0.9, 0.1],
+        "reasons": ["bought_before", "popular"],
+        "bought": ["a"],
+        "discovery": {
+            "items": ["c", "d"],
+            "scores": [0.5, 0.25],
+            "reasons": ["similar_to:a", "popular"],
+        },
+    }
+    assert decode_ranking(blob) == Ranking(
+        ["a", "b"], [0.9, 0.1], ["a"], ["bought_before", "popular"], discovery
+    )
+
+
+def test_a_blob_without_reasons_or_discovery_still_decodes():
+    ranking = decode_ranking(b'{"items": ["a"], "scores": [1.0], "bought": ["z"]}')
+    assert ranking == Ranking(["a"], [1.0], ["z"], [], None)
+
+
+def test_reasons_must_match_the_items():
+    with pytest.raises(ValueError, match="2 items but 1 reasons"):
+        encode_ranking(["a", "b"], [1.0, 0.5], reasons=["popular"])

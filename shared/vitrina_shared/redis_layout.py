@@ -11,9 +11,15 @@ single key ``{prefix}:active`` names the version being served. Switching version
 | `{prefix}:lock` | string | held by the one trainer that is publishing |
 | `{prefix}:pinned` | set | versions a running experiment of the shop serves: pruning keeps them |
 | `{prefix}:v:{version}:meta` | string | the version's metadata, JSON (`model_meta.ModelMeta`) |
-| `{prefix}:v:{version}:users` | hash | user id → ranking |
+| `{prefix}:v:{version}:users` | hash | user id → ranking, with its reasons and discovery list |
 | `{prefix}:v:{version}:similar` | hash | item id → ranking of similar items |
 | `{prefix}:v:{version}:fallbacks` | hash | fallback name (`popular`, …) → ranking |
+
+A ranking blob is JSON: `items` and `scores` (best first); optionally `bought` (what the user
+bought, newest first), `reasons` (one per item, `reasons.Reason` text) and, for a user,
+`discovery`: a nested ranking (`items`, `scores`, `reasons`) of products new to the user — the
+order to serve when already-bought products are excluded. Everything a user needs is in the one
+hash field, so serving stays one Redis read.
 """
 
 from collections.abc import Sequence
@@ -78,18 +84,26 @@ class RedisKeys:
 
 @dataclass(frozen=True)
 class Ranking:
-    """A ranked list of item ids with their scores, best first; `bought` is what the user bought."""
+    """A ranked list of item ids with their scores, best first.
+
+    `bought` is what the user bought; `reasons[i]` says why `items[i]` is there (empty when not
+    published); `discovery` is the user's list of products new to them, best first.
+    """
 
     items: list[str]
     scores: list[float]
     bought: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    discovery: "Ranking | None" = None
 
 
-def encode_ranking(
-    items: Sequence[str], scores: Sequence[float], bought: Sequence[str] = ()
-) -> bytes:
+def _list_payload(
+    items: Sequence[str], scores: Sequence[float], reasons: Sequence[str]
+) -> dict[str, object]:
     if len(items) != len(scores):
         raise ValueError(f"{len(items)} items but {len(scores)} scores")
+    if len(reasons) and len(reasons) != len(items):
+        raise ValueError(f"{len(items)} items but {len(reasons)} reasons")
     # Rounded and serialised by numpy/orjson in C: the trainer encodes millions of these. numpy is
     # imported here, not at the top: reco-service only decodes, and its image carries no numpy.
     import numpy as np
@@ -98,8 +112,23 @@ def encode_ranking(
         "items": list(items),
         "scores": np.asarray(scores, dtype=np.float64).round(6),
     }
+    if len(reasons):
+        payload["reasons"] = list(reasons)
+    return payload
+
+
+def encode_ranking(
+    items: Sequence[str],
+    scores: Sequence[float],
+    bought: Sequence[str] = (),
+    reasons: Sequence[str] = (),
+    discovery: Ranking | None = None,
+) -> bytes:
+    payload = _list_payload(items, scores, reasons)
     if len(bought):
         payload["bought"] = list(bought)
+    if discovery is not None:
+        payload["discovery"] = _list_payload(discovery.items, discovery.scores, discovery.reasons)
     return orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
@@ -107,22 +136,43 @@ def _strings(value: object) -> bool:
     return isinstance(value, list) and all(type(v) is str for v in value)
 
 
-def decode_ranking(blob: bytes | str) -> Ranking:
-    """The ranking in `blob`, checked field by field: ids are strings, scores are numbers.
+def _checked_list(payload: object) -> tuple[list[str], list[float], list[str]]:
+    """Items, scores and reasons of one list, checked.
 
-    Raises `RankingFormatError` for anything else, so corrupt data is never served as a ranking.
+    Ids and reasons are strings, scores numbers, all of one length (reasons may be absent).
+    """
+    if not isinstance(payload, dict):
+        raise RankingFormatError(f"a JSON {type(payload).__name__}, not an object")
+    items, scores = payload.get("items"), payload.get("scores")
+    reasons = payload.get("reasons", [])
+    if not (_strings(items) and _strings(reasons)):
+        raise RankingFormatError("`items` and `reasons` must be lists of strings")
+    if not (isinstance(scores, list) and all(type(s) in (float, int) for s in scores)):
+        raise RankingFormatError("`scores` must be a list of numbers")
+    if len(items) != len(scores) or (reasons and len(reasons) != len(items)):
+        raise RankingFormatError(
+            f"{len(items)} items, {len(scores)} scores and {len(reasons)} reasons"
+        )
+    return items, scores, reasons
+
+
+def decode_ranking(blob: bytes | str) -> Ranking:
+    """The ranking in `blob`, checked field by field, from any trainer version.
+
+    Fields an older trainer did not write are empty (no discovery list: None). Raises
+    `RankingFormatError` for anything malformed, so corrupt data is never served as a ranking.
     """
     try:
         payload = orjson.loads(blob)
     except orjson.JSONDecodeError as exc:
         raise RankingFormatError(f"not JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise RankingFormatError(f"a JSON {type(payload).__name__}, not an object")
-    items, scores, bought = payload.get("items"), payload.get("scores"), payload.get("bought", [])
-    if not (_strings(items) and _strings(bought)):
-        raise RankingFormatError("`items` and `bought` must be lists of strings")
-    if not (isinstance(scores, list) and all(type(s) in (float, int) for s in scores)):
-        raise RankingFormatError("`scores` must be a list of numbers")
-    if len(items) != len(scores):
-        raise RankingFormatError(f"{len(items)} items but {len(scores)} scores")
-    return Ranking(items, scores, bought)
+    items, scores, reasons = _checked_list(payload)
+    bought = payload.get("bought", [])
+    if not _strings(bought):
+        raise RankingFormatError("`bought` must be a list of strings")
+    nested = payload.get("discovery")
+    discovery = None
+    if nested is not None:
+        found_items, found_scores, found_reasons = _checked_list(nested)
+        discovery = Ranking(found_items, found_scores, reasons=found_reasons)
+    return Ranking(items, scores, bought, reasons, discovery)

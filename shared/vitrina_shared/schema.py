@@ -24,7 +24,7 @@ class Columns:
     """Columns of the reader's event frame and of the models' rankings (RecTools' names).
 
     A ranking has USER (or, item to item, TARGET_ITEM: the product asked about), ITEM, SCORE and
-    RANK (1 = best).
+    RANK (1 = best); a published one also REASON (`reasons.Reason` text).
     """
 
     USER = "user_id"
@@ -38,6 +38,7 @@ class Columns:
     QTY = "qty"
     SCORE = "score"
     RANK = "rank"
+    REASON = "reason"
 
 
 class ItemColumns:

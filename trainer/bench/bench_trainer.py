@@ -148,7 +148,7 @@ def bench_quality() -> None:
         return
     from vitrina_shared.catalog import read_items
     from vitrina_shared.events import read_events
-    from vitrina_trainer.evaluation import evaluate, metrics_table
+    from vitrina_trainer.evaluation import VARIANTS, evaluate, metrics_table
 
     print(f"\nquality on {REAL.name} (protocol of DESIGN.md; reference: history 0.292, ALS 0.265, "
           "popular 0.102)", flush=True)  # fmt: skip
@@ -156,7 +156,7 @@ def bench_quality() -> None:
     items = read_items(REAL / "items.csv") if (REAL / "items.csv").exists() else None
     result = evaluate(read_events(REAL / "events.csv.gz").events, items)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        for bought in ("allowed", "excluded"):
+        for bought in VARIANTS:
             print(f"\nalready-bought products {bought}:")
             print(metrics_table(result, bought).round(4).to_string())
     print(f"\nevaluation took {time.perf_counter() - started:.0f} s")

@@ -6,6 +6,7 @@ from vitrina_shared.schema import Columns
 from vitrina_trainer.candidates import (
     ALSSource,
     CoVisitSource,
+    EASESource,
     HistorySource,
     LightFMSource,
     PopularSource,
@@ -77,6 +78,39 @@ def test_cooc_proposes_what_similar_customers_bought() -> None:
             strict=True,
         )
     ) == {"a": "b", "b": "a", "c": "a"}
+
+
+def test_cooc_scores_any_pair_and_the_last_products_neighbours() -> None:
+    source = CoVisitSource(neighbours=5, profile_items=5, half_life_days=1e9).fit(BASKETS)
+    u2, u3 = BASKETS.users.get_loc("u2"), BASKETS.users.get_loc("u3")
+    a, b, c = (BASKETS.items.get_loc(x) for x in "abc")
+    ab, ac = 2 / np.sqrt(3 * 2), 1 / np.sqrt(3 * 2)
+    # u2's profile: a and c, each weight 4 (a purchase); b is similar to a only.
+    scores = source.pair_scores(np.array([u2, u2, u3]), np.array([b, c, a]))
+    assert scores == pytest.approx([4 * ab, 4 * ac, 4 * ac])
+    last = source.last_item_similarity(np.array([u3, u3]), np.array([a, b]))
+    assert last == pytest.approx([ac, 0.0])
+
+
+def test_ease_learns_closed_form_item_weights() -> None:
+    """X = [[1, 1], [1, 1], [1, 0]] (a, b), λ = 1.
+
+    P = inv([[4, 2], [2, 3]]) = [[0.375, −0.25], [−0.25, 0.5]], so B[a, b] = 0.25 / 0.5 and B[b,
+    a] = 0.25 / 0.375.
+    """
+    data = Interactions.from_events(
+        frame([("u0", "a", 0), ("u0", "b", 0), ("u1", "a", 1), ("u1", "b", 1), ("u2", "a", 2)])
+    )
+    source = EASESource(regularization=1.0).fit(data)
+    top = source.candidates(np.array([0, 2]), 5)
+    assert top[[Columns.USER, Columns.ITEM, Columns.RANK]].to_dict("list") == {
+        Columns.USER: [0, 0, 2],
+        Columns.ITEM: [0, 1, 1],
+        Columns.RANK: [1, 2, 1],
+    }
+    assert top[Columns.SCORE].tolist() == pytest.approx([2 / 3, 0.5, 0.5])
+    only_a = EASESource(regularization=1.0, max_items=1).fit(data).candidates(np.array([2]), 5)
+    assert only_a.empty  # b is left out, and an item never scores itself
 
 
 def test_popular_is_the_same_list_for_everyone() -> None:

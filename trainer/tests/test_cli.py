@@ -11,6 +11,7 @@ from vitrina_shared.events import BAD_PRICE
 from vitrina_shared.log_format import CONTROL
 from vitrina_shared.model_meta import DataSummary, ModelMeta
 from vitrina_shared.model_store import ModelStore
+from vitrina_shared.reasons import ReasonCode, parse_reason
 from vitrina_shared.redis_layout import POPULAR, decode_ranking
 from vitrina_trainer.cli import main
 from vitrina_trainer.generator import GeneratorConfig, write_dataset
@@ -79,6 +80,18 @@ def test_run_trains_and_publishes_end_to_end(env, dataset, redis_url, capsys):
         events.loc[(events["user_id"] == buyer) & (events["event_type"] == "purchase"), "ecom.nm"]
     )
     assert set(ranking.bought) == bought
+    assert len(ranking.reasons) == 60
+    assert {parse_reason(r).code for r in ranking.reasons} <= set(ReasonCode)
+    assert all(
+        parse_reason(reason).code == ReasonCode.BOUGHT_BEFORE
+        for item, reason in zip(ranking.items, ranking.reasons, strict=True)
+        if item in bought
+    )
+    seen = set(events.loc[events["user_id"] == buyer, "ecom.nm"])
+    discovery = ranking.discovery
+    assert len(discovery.items) == len(set(discovery.items)) == len(discovery.reasons) == 60
+    assert not seen & set(discovery.items)
+    assert discovery.scores == sorted(discovery.scores, reverse=True)
     assert store.client.hlen(store.keys.users(version)) == meta["counts"]["users"]
     assert (
         len(decode_ranking(store.client.hget(store.keys.fallbacks(version), POPULAR)).items) == 100
@@ -133,6 +146,13 @@ def test_too_little_data_fails_with_a_clear_message(env, tmp_path, capsys):
     path.write_text(HEADER + "Site,2024-01-01 10:00:00+00:00,,u1,purchase,100,1,a\n")
     assert main(["run", "--events", str(path)]) == 1
     assert capsys.readouterr().err.startswith("vitrina-trainer run: error: ")
+
+
+@pytest.mark.parametrize("cuts", ["0.9,0.8", "0.7,1.2", "0.7,x", "0"])
+def test_bad_cuts_are_refused_with_a_clear_message(tmp_path, capsys, cuts):
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--events", str(tmp_path), "--cuts", cuts])
+    assert "--cuts" in capsys.readouterr().err
 
 
 def test_nothing_to_train_on(env, capsys):

@@ -51,5 +51,23 @@ def test_user_and_item_features(features: pd.DataFrame) -> None:
     assert (ub["item_last_days"], ub["item_first_days"]) == (3, 3)
 
 
+def test_new_buyers_of_a_product_and_new_products_of_a_user() -> None:
+    """Now is day 40: u came to a on day 0 and to b on day 35, v to a on day 38, w on day 40."""
+    events = pd.DataFrame(
+        {
+            Columns.USER: ["u", "u", "u", "v", "w"],
+            Columns.ITEM: ["a", "b", "a", "a", "a"],
+            Columns.DATETIME: [START + pd.Timedelta(days=d) for d in (0, 35, 39, 38, 40)],
+        }
+    )
+    data = Interactions.from_events(events)
+    candidates = pd.DataFrame({Columns.USER: [0, 1], Columns.ITEM: [0, 1]})  # u-a, v-b
+    ua, vb = FeatureBuilder().fit(data).transform(candidates).to_dict("records")
+    assert (ua["item_new_users_7d"], ua["item_new_users_30d"]) == (2, 2)  # v and w
+    assert (vb["item_new_users_7d"], vb["item_new_users_30d"]) == (1, 1)  # u
+    assert (ua["user_new_items_7d"], ua["user_new_items_30d"]) == (1, 1)  # b
+    assert (vb["user_new_items_7d"], vb["user_new_items_30d"]) == (1, 1)  # a
+
+
 def test_category_affinity_is_the_users_share_of_events(features: pd.DataFrame) -> None:
     assert features["category_share"].tolist() == pytest.approx([2 / 3, 1 / 3, 0.0])

@@ -11,7 +11,7 @@ import redis
 
 from vitrina_shared.model_meta import ModelMeta
 from vitrina_shared.model_store import ModelStore, VersionWriter
-from vitrina_shared.redis_layout import POPULAR, RedisKeys, decode_ranking
+from vitrina_shared.redis_layout import POPULAR, Ranking, RedisKeys, decode_ranking
 from vitrina_trainer.publish import bought_items, publish, rankings
 
 
@@ -36,6 +36,28 @@ def test_rankings_group_by_key_in_rank_order_with_bought(presorted):
     u1, u2 = decode_ranking(blobs["u1"]), decode_ranking(blobs["u2"])
     assert (u1.items, u1.scores, u1.bought) == (["x", "y"], [0.9, 0.1], [])
     assert (u2.items, u2.scores, u2.bought) == (["a", "b"], [0.7, 0.5], ["q", "a"])
+
+
+@pytest.mark.parametrize("presorted", [False, True])
+def test_rankings_carry_reasons_and_the_discovery_order(presorted):
+    frame = RECOS.assign(reason=["popular", "bought_before", "similar_to:x", "viewed_before"])
+    discovery = pd.DataFrame(
+        [("u2", "c", 0.4, 1, "popular_in_category:Toys"), ("u9", "d", 0.3, 1, "popular")],
+        columns=["user_id", "item_id", "score", "rank", "reason"],
+    )
+    if presorted:
+        frame = frame.sort_values(["user_id", "rank"])
+    blobs = dict(rankings(frame, "user_id", "item_id", discovery=discovery))
+    assert decode_ranking(blobs["u1"]) == Ranking(
+        ["x", "y"], [0.9, 0.1], [], ["bought_before", "viewed_before"], None
+    )
+    assert decode_ranking(blobs["u2"]) == Ranking(
+        ["a", "b"],
+        [0.7, 0.5],
+        [],
+        ["similar_to:x", "popular"],
+        Ranking(["c"], [0.4], reasons=["popular_in_category:Toys"]),
+    )
 
 
 def test_rankings_of_categorical_ids_are_strings_and_unused_categories_ignored():

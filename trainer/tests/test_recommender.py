@@ -4,6 +4,7 @@ import pytest
 
 from vitrina_shared.schema import Columns
 from vitrina_trainer.errors import TrainerError
+from vitrina_trainer.interactions import Interactions
 from vitrina_trainer.recommender import (
     ALSConfig,
     LightFMConfig,
@@ -11,6 +12,7 @@ from vitrina_trainer.recommender import (
     RankerConfig,
     RecommenderConfig,
     TwoStageRecommender,
+    discovery_labels,
 )
 
 FAST = RecommenderConfig(
@@ -92,6 +94,7 @@ def test_catalog_limits_what_is_recommended(shop_events: pd.DataFrame) -> None:
 
 def test_no_users_no_rows_and_k_must_be_positive(model: TwoStageRecommender) -> None:
     assert model.recommend([], k=5).empty
+    assert all(frame.empty for frame in model.recommend_lists([], k=5))
     with pytest.raises(TrainerError, match="k must be at least 1"):
         model.recommend(["u1"], k=0)
 
@@ -127,3 +130,59 @@ def test_recommending_in_chunks_gives_the_same_lists(
         chunked[columns].sort_values(columns[:2], ignore_index=True),
         whole[columns].sort_values(columns[:2], ignore_index=True),
     )
+
+
+def test_published_lists_keep_both_orders_with_a_reason_each(
+    model: TwoStageRecommender, shop_events: pd.DataFrame
+) -> None:
+    users = ["u3", "stranger", "u1"]
+    lists = model.recommend_lists(users, k=6)
+    chunked = model.recommend_lists(users, k=6, chunk=1)
+    for frame, again in zip(lists, chunked, strict=True):
+        assert list(frame.columns) == [Columns.USER, Columns.ITEM, "score", "rank", "reason"]
+        assert frame.groupby(Columns.USER).size().to_dict() == {"u3": 6, "stranger": 6, "u1": 6}
+        columns = [Columns.USER, "rank", Columns.ITEM, "reason"]  # fillers' scores are per chunk
+        pd.testing.assert_frame_equal(
+            frame[columns].sort_values(columns[:2], ignore_index=True),
+            again[columns].sort_values(columns[:2], ignore_index=True),
+        )
+    had = shop_events.groupby(Columns.USER)[Columns.ITEM].apply(set)
+    for user in ("u3", "u1"):
+        repeat = lists.repeat[lists.repeat[Columns.USER] == user]
+        new = lists.discovery[lists.discovery[Columns.USER] == user]
+        assert not set(new[Columns.ITEM]) & had[user]
+        assert (repeat["reason"] == "bought_before").tolist() == repeat[Columns.ITEM].isin(
+            had[user]
+        ).tolist()
+        assert new["reason"].str.startswith(("similar_to:", "popular")).all()
+    stranger = lists.discovery[lists.discovery[Columns.USER] == "stranger"]
+    assert (stranger["reason"] == "popular").all()
+    pd.testing.assert_frame_equal(
+        lists.discovery.drop(columns="reason"),
+        model.recommend(users, k=6, discovery=True),
+    )
+
+
+def test_discovery_labels_grade_carts_and_purchases_above_views() -> None:
+    events = pd.DataFrame(
+        {
+            Columns.USER: ["u0", "u0", "u1", "u1"],
+            Columns.ITEM: ["a", "b", "a", "c"],
+            Columns.EVENT: ["view_item", "purchase", "add_to_cart", "view_item"],
+            Columns.DATETIME: pd.Timestamp("2024-01-01", tz="UTC"),
+        }
+    )
+    data = Interactions.from_events(events)  # items a b c
+    keys = np.array([0 * 3 + 0, 0 * 3 + 1, 0 * 3 + 2, 1 * 3 + 0, 1 * 3 + 2, 1 * 3 + 1])
+    assert discovery_labels(keys, data).tolist() == [1, 2, 0, 2, 1, 0]
+
+
+def test_a_second_ranker_can_order_the_new_products(shop_events: pd.DataFrame) -> None:
+    config = FAST.model_copy(update={"discovery_ranker": RankerConfig(trees=20, leaves=4)})
+    model = TwoStageRecommender(config).fit(shop_events)
+    assert model.diagnostics().discovery_ranker["customers"] > 0
+    reco = model.recommend(["u1", "u2"], k=5, discovery=True)
+    had = shop_events.groupby(Columns.USER)[Columns.ITEM].apply(set)
+    for user in ("u1", "u2"):
+        assert not set(reco.loc[reco[Columns.USER] == user, Columns.ITEM]) & had[user]
+    assert TwoStageRecommender(FAST).fit(shop_events).diagnostics().discovery_ranker == {}

@@ -82,7 +82,7 @@ def test_guest_events_are_left_out() -> None:
     [
         (grid(users=10, days=10).iloc[:0], "no events with a customer id"),
         (grid(users=10, days=10).assign(**{Columns.USER: ""}), "no events with a customer id"),
-        (grid(users=20, days=1), "fall on one day"),
+        (grid(users=20, days=1), "at one moment"),
         (grid(users=3, days=10), "only 3 customer"),
     ],
 )
@@ -107,5 +107,17 @@ def test_train_share_must_be_a_fraction() -> None:
 def test_too_little_encoded_data_to_cut_is_a_clear_error() -> None:
     with pytest.raises(SplitError, match="only 3 customer"):
         local_split(Interactions.from_events(grid(users=3, days=10)))
-    with pytest.raises(SplitError, match="fall on one day"):
+    with pytest.raises(SplitError, match="at one moment"):
         local_split(Interactions.from_events(grid(users=20, days=1)))
+
+
+def test_a_short_export_is_cut_by_event_time() -> None:
+    """Ten customers, one product an hour for ten hours of one day: cut at the 0.9 quantile."""
+    events = grid(users=10, days=10)
+    events[Columns.DATETIME] = START + (events[Columns.DATETIME] - START) / 24
+    split = global_split(events)
+    assert split.cut == START + pd.Timedelta(hours=8.1)
+    assert len(split.train) == 90
+    assert len(split.validation) == 10
+    local = local_split(Interactions.from_events(split.train))
+    assert from_day(local.cut_day) == START + pd.Timedelta(hours=7)

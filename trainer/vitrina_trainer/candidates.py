@@ -24,6 +24,7 @@ from vitrina_shared.schema import Columns
 from vitrina_trainer.interactions import Interactions, rank_within_groups, top_n_per_row
 
 USER_CHUNK = 20_000
+PAIR_CHUNK = 100_000
 
 
 class CandidateSource(Protocol):
@@ -43,6 +44,18 @@ def _empty() -> pd.DataFrame:
             Columns.RANK: np.array([], np.int32),
         }
     )
+
+
+def _pairs_in_chunks(
+    score: Callable[[np.ndarray, np.ndarray], np.ndarray], user: np.ndarray, item: np.ndarray
+) -> np.ndarray:
+    """`score(user, item)` `PAIR_CHUNK` pairs at a time: its temporaries stay small."""
+    user, item = np.asarray(user, np.int64), np.asarray(item, np.int64)
+    out = np.empty(len(user), np.float32)
+    for start in range(0, len(user), PAIR_CHUNK):
+        end = start + PAIR_CHUNK
+        out[start:end] = score(user[start:end], item[start:end])
+    return out
 
 
 def _chunked_top_n(
@@ -119,11 +132,16 @@ class CoVisitSource:
         self.profile_items = profile_items
         self.half_life_days = half_life_days
         self.similar: sp.csr_matrix | None = None
+        self.similar_to: sp.csr_matrix | None = None
         self.profile: sp.csr_matrix | None = None
+        self.last_item: np.ndarray | None = None
 
     def fit(self, data: Interactions) -> Self:
         decayed = data.decayed_matrix(self.half_life_days)
         self.similar = cosine_neighbours(decayed, self.neighbours, self.threads)
+        self.similar_to = sp.csr_matrix(self.similar.T)
+        self.last_item = np.full(data.n_users, -1, np.int64)
+        self.last_item[data.user] = data.item  # events are in time order: the last write wins
         top = top_n_per_row(decayed, self.profile_items)
         self.profile = sp.csr_matrix(
             (
@@ -137,9 +155,91 @@ class CoVisitSource:
     def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame:
         return _chunked_top_n(lambda chunk: self.profile[chunk] @ self.similar, users, n)
 
+    def pair_scores(self, user: np.ndarray, item: np.ndarray) -> np.ndarray:
+        """The source's score of each (user, item) pair, proposed or not: profile · similarity."""
+
+        def score(user: np.ndarray, item: np.ndarray) -> np.ndarray:
+            products = self.profile[user].multiply(self.similar_to[item])
+            return np.asarray(products.sum(axis=1), np.float32).ravel()
+
+        return _pairs_in_chunks(score, user, item)
+
+    def last_item_similarity(self, user: np.ndarray, item: np.ndarray) -> np.ndarray:
+        """Similarity of each item to its user's most recent product: the sequence signal."""
+        last = self.last_item[np.asarray(user, np.int64)]
+        out = np.full(len(last), np.nan, np.float32)
+        has = last >= 0
+        out[has] = np.asarray(self.similar[last[has], np.asarray(item)[has]]).ravel()
+        return out
+
     def similar_items(self, k: int) -> pd.DataFrame:
         """Each product's `k` nearest products: frame of target item, item, score, rank (codes)."""
         return top_n_per_row(self.similar, k).rename(columns={Columns.USER: Columns.TARGET_ITEM})
+
+
+class EASESource:
+    """EASE (Steck, 2019).
+
+    A closed-form item-to-item linear model, B = I − P / diag(P) with P = (XᵀX + λI)⁻¹ over
+    binary customer × product interactions; scores = X B.
+
+    Strong at products new to the customer. Its cost is cubic in products, so it keeps the
+    `max_items` products with the most customers (the rest is left to the other sources).
+    """
+
+    name = "ease"
+    CHUNK = 2_000
+
+    def __init__(self, regularization: float = 500.0, max_items: int = 5_000, threads: int = 1):
+        self.regularization = regularization
+        self.max_items = max_items
+        self.threads = threads
+        self.kept = np.array([], np.int64)
+        self.weights: np.ndarray | None = None
+        self.rows: sp.csr_matrix | None = None
+
+    def fit(self, data: Interactions) -> Self:
+        binary = data.matrix(np.ones(len(data), np.float32))
+        binary.data[:] = 1.0
+        customers = np.diff(binary.tocsc().indptr)
+        kept = np.argsort(-customers, kind="stable")[: self.max_items]
+        self.kept = np.sort(kept[customers[kept] > 0])
+        self.rows = sp.csr_matrix(binary[:, self.kept])
+        gram = (self.rows.T @ self.rows).toarray().astype(np.float64)
+        gram[np.diag_indices_from(gram)] += self.regularization
+        with threadpool_limits(self.threads, user_api="blas"):
+            inverse = np.linalg.inv(gram)
+        weights = inverse / -np.diag(inverse)
+        weights[np.diag_indices_from(weights)] = 0.0
+        self.weights = weights.astype(np.float32)
+        return self
+
+    def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame:
+        users = np.asarray(users, dtype=np.int64)
+        parts = []
+        for start in range(0, len(users), self.CHUNK):
+            chunk = users[start : start + self.CHUNK]
+            scores = np.asarray(self.rows[chunk] @ self.weights)
+            take = min(n, scores.shape[1])
+            if take == 0:
+                continue
+            best = np.argpartition(-scores, take - 1, axis=1)[:, :take]
+            best_scores = np.take_along_axis(scores, best, axis=1).ravel()
+            row = np.repeat(np.arange(len(chunk)), take)
+            col = best.ravel()
+            order = np.lexsort((col, -best_scores, row))
+            order = order[best_scores[order] > 0]
+            parts.append(
+                pd.DataFrame(
+                    {
+                        Columns.USER: chunk[row[order]].astype(np.int32),
+                        Columns.ITEM: self.kept[col[order]].astype(np.int32),
+                        Columns.SCORE: best_scores[order].astype(np.float32),
+                        Columns.RANK: rank_within_groups(row[order]).astype(np.int32),
+                    }
+                )
+            )
+        return pd.concat(parts, ignore_index=True) if parts else _empty()
 
 
 class PopularSource:
@@ -213,7 +313,31 @@ class _RecToolsSource:
         self.dataset = Dataset.construct(frame)
         with threadpool_limits(1, user_api="blas"):
             self.model = self._model().fit(self.dataset)
+        self._internal_user = np.full(data.n_users, -1, np.int64)
+        self._internal_user[self.dataset.user_id_map.external_ids] = np.arange(
+            self.dataset.user_id_map.size
+        )
+        self._internal_item = np.full(data.n_items, -1, np.int64)
+        self._internal_item[self.dataset.item_id_map.external_ids] = np.arange(
+            self.dataset.item_id_map.size
+        )
         return self
+
+    def pair_scores(self, user: np.ndarray, item: np.ndarray) -> np.ndarray:
+        """The model's score of each (user, item) pair, proposed or not.
+
+        The dot product of their vectors; NaN if either is unknown to the model.
+        """
+        users, items = self.model.get_vectors()
+
+        def score(user: np.ndarray, item: np.ndarray) -> np.ndarray:
+            u, i = self._internal_user[user], self._internal_item[item]
+            out = np.full(len(u), np.nan, np.float32)
+            known = (u >= 0) & (i >= 0)
+            out[known] = np.einsum("ij,ij->i", users[u[known]], items[i[known]])
+            return out
+
+        return _pairs_in_chunks(score, user, item)
 
     def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame:
         known = self.dataset.user_id_map.external_ids
@@ -264,7 +388,11 @@ class ALSSource(_RecToolsSource):
 
 
 class LightFMSource(_RecToolsSource):
-    """LightFM WARP (RecTools wrapper; deterministic with one thread and a fixed seed)."""
+    """LightFM WARP (RecTools wrapper), learnt on one thread with a fixed seed.
+
+    Deterministic, so two runs (and two evaluation cuts) compare models, not noise. Scoring uses
+    every thread.
+    """
 
     name = "lightfm"
 
@@ -290,6 +418,6 @@ class LightFMSource(_RecToolsSource):
                 random_state=self.seed,
             ),
             epochs=self.epochs,
-            num_threads=self.threads,
+            num_threads=1,  # Hogwild SGD on more threads differs from run to run
             recommend_n_threads=self.threads,
         )

@@ -31,17 +31,35 @@ def _generate(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from vitrina_shared.catalog import read_items
     from vitrina_shared.events import read_events
-    from vitrina_trainer.evaluation import evaluate, metrics_table, write_report
+    from vitrina_trainer.evaluation import backtest_table, evaluate, metrics_table, write_report
     from vitrina_trainer.settings import TrainerSettings
 
     out = Path(args.out) if args.out else TrainerSettings().reports_dir
     events = read_events(args.events).events
     items = read_items(args.items) if args.items else None
-    result = evaluate(events, items)
+    result = evaluate(events, items, cuts=args.cuts)
     json_path, html_path = write_report(result, out)
     print(metrics_table(result, "allowed").round(4).to_string())
+    if len(args.cuts) > 1:
+        print(backtest_table(result).to_string())
     print(f"wrote {json_path} and {html_path}")
     return 0
+
+
+BACKTEST_CUTS = (0.7, 0.8, 0.9)
+
+
+def _cuts(text: str) -> tuple[float, ...]:
+    """`0.7,0.8,0.9` → (0.7, 0.8, 0.9): increasing fractions strictly between 0 and 1."""
+    try:
+        cuts = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if not all(0 < cut < 1 for cut in cuts) or list(cuts) != sorted(set(cuts)):
+        raise argparse.ArgumentTypeError(
+            f"cuts must be increasing fractions between 0 and 1, got {text!r}"
+        )
+    return cuts
 
 
 def _settings(args: argparse.Namespace) -> "TrainerSettings":
@@ -165,6 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--events", nargs="+", required=True, help="event files or folders")
     evaluate.add_argument("--items", help="the catalog, items.csv")
     evaluate.add_argument("--out", help="report folder (default: DATA_DIR/reports)")
+    evaluate.add_argument(
+        "--cuts",
+        type=_cuts,
+        default=BACKTEST_CUTS,
+        help="comma-separated quantiles of event time to cut at, in increasing order: a "
+        "rolling-origin backtest whose last cut is the headline (default 0.7,0.8,0.9; 0.9 for "
+        "one cut)",
+    )
     evaluate.set_defaults(handler=_evaluate)
 
     run = commands.add_parser("run", help="the daily job: train on everything, publish to Redis")

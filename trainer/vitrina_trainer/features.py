@@ -135,6 +135,14 @@ class FeatureBuilder:
             self.item[f"item_events_{days}d"] = np.bincount(
                 data.item[recent], minlength=n_items
             ).astype(np.float32)
+            # Customers who came to the product for the first time lately: its pull on new buyers.
+            first_lately = first_age < days
+            self.item[f"item_new_users_{days}d"] = np.bincount(
+                pair_item[first_lately], minlength=n_items
+            ).astype(np.float32)
+            self.user[f"user_new_items_{days}d"] = np.bincount(
+                pair_user[first_lately], minlength=n_users
+            ).astype(np.float32)
         short, long = RECENT_DAYS
         self.item["item_trend"] = (self.item[f"item_events_{short}d"] + 1) / (
             self.item[f"item_events_{long}d"] * short / long + 1

@@ -21,6 +21,10 @@ DEFAULT_EVENT_WEIGHTS = {
     EventType.CART.value: 2.0,
     EventType.PURCHASE.value: 4.0,
 }
+# `Interactions.kind`: how far each event went. Events without a type count as purchases (an
+# export of orders); an unknown type as a view.
+VIEW, CART, PURCHASE = 0, 1, 2
+KINDS = {EventType.VIEW.value: VIEW, EventType.CART.value: CART, EventType.PURCHASE.value: PURCHASE}
 
 
 def to_day(moment: pd.Timestamp) -> float:
@@ -67,7 +71,7 @@ class Interactions:
     """Parallel arrays over events (sorted by time), plus the id ↔ code indexes.
 
     `day` is event time in days since the epoch (float), `now` the moment the data ends: every
-    recency in the model is counted back from it.
+    recency in the model is counted back from it. `kind`: VIEW, CART or PURCHASE per event.
     """
 
     users: pd.Index
@@ -78,6 +82,7 @@ class Interactions:
     weight: np.ndarray
     price: np.ndarray
     qty: np.ndarray
+    kind: np.ndarray
     now: float
 
     @classmethod
@@ -109,8 +114,11 @@ class Interactions:
             by_name = (event_weights or DEFAULT_EVENT_WEIGHTS).get
             known = np.array([by_name(name, 1.0) for name in event_names] + [1.0])
             weight = known[event_codes]  # code −1 (missing) takes the last entry, 1.0
+            kinds = np.array([KINDS.get(name, VIEW) for name in event_names] + [VIEW], np.int8)
+            kind = kinds[event_codes]
         else:
             weight = np.ones(len(events))
+            kind = np.full(len(events), PURCHASE, np.int8)
         price = (
             events[Columns.PRICE].to_numpy(dtype=np.float64, na_value=np.nan)
             if Columns.PRICE in events.columns
@@ -138,6 +146,7 @@ class Interactions:
             weight=weight[rows].astype(np.float32),
             price=price[rows].astype(np.float32),
             qty=qty[rows].astype(np.float32),
+            kind=kind[rows],
             now=float(day[rows].max()),
         )
 
@@ -163,6 +172,7 @@ class Interactions:
             weight=self.weight[mask],
             price=self.price[mask],
             qty=self.qty[mask],
+            kind=self.kind[mask],
             now=float(day.max()) if len(day) else self.now,
         )
 
@@ -183,6 +193,11 @@ class Interactions:
     def decayed_matrix(self, half_life_days: float) -> sp.csr_matrix:
         """Users × items with each event's weight halved every `half_life_days` back from `now`."""
         return self.matrix(self.weight * np.exp2(-(self.now - self.day) / half_life_days))
+
+    def pair_keys(self, kinds: tuple[int, ...] = (VIEW, CART, PURCHASE)) -> np.ndarray:
+        """Sorted distinct user × n_items + item keys of the events of the given kinds."""
+        chosen = np.isin(self.kind, kinds)
+        return np.unique(self.user[chosen].astype(np.int64) * self.n_items + self.item[chosen])
 
     def active_users(self) -> np.ndarray:
         return np.unique(self.user)

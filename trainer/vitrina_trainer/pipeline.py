@@ -123,7 +123,7 @@ def run(
                 # event's id into a Python string first costs seconds per million events.
                 codes, names = text_codes(event_log.events[Columns.USER])
                 users = names[pd.unique(codes[codes >= 0])]
-                recommendations = model.recommend(users, settings.top_k)
+                lists = model.recommend_lists(users, settings.top_k)
                 similar = model.similar_items(settings.similar_k)
                 popular = model.popular(settings.fallback_k)
                 bought = bought_items(event_log.events)
@@ -144,13 +144,14 @@ def run(
             with stages.stage("publish"):
                 published = publish(
                     store,
-                    recommendations,
+                    lists.repeat,
                     similar,
                     popular,
                     meta,
                     bought=bought,
                     keep=settings.versions_kept,
                     writer=writer,
+                    discovery=lists.discovery,
                 )
         except BaseException:
             keeper.stop()

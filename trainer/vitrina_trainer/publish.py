@@ -20,7 +20,7 @@ import redis
 
 from vitrina_shared.model_meta import Counts, ModelMeta
 from vitrina_shared.model_store import LOCK_SECONDS, ModelStore, PublishError, VersionWriter
-from vitrina_shared.redis_layout import POPULAR, encode_ranking
+from vitrina_shared.redis_layout import POPULAR, Ranking, encode_ranking
 from vitrina_shared.schema import Columns, EventType
 from vitrina_trainer.stages import progress
 
@@ -49,53 +49,102 @@ def _labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, labels
 
 
-def rankings(
-    frame: pd.DataFrame, key: str, item: str, bought: pd.DataFrame | None = None
-) -> Iterator[tuple[str, bytes]]:
-    """(key, encoded ranking) per distinct `key`, its items ordered by `rank`.
+@dataclass(frozen=True)
+class _Groups:
+    """A ranking frame sorted by key and rank, as lists, with each key's slice."""
 
-    `bought` (key and item columns, in the order to keep) is attached to the key's ranking.
-    """
-    if frame.empty:
-        return
+    names: list[str]
+    starts: list[int]
+    ends: list[int]
+    items: list[str]
+    scores: np.ndarray
+    reasons: list[str]
+
+    def ranking(self, start: int, end: int) -> Ranking:
+        return Ranking(
+            self.items[start:end], self.scores[start:end], reasons=self.reasons[start:end]
+        )
+
+
+def _groups(frame: pd.DataFrame, key: str, item: str) -> _Groups:
     key_codes, keys = _labels(frame[key])
     item_codes, items = _labels(frame[item])
     rank = frame[Columns.RANK].to_numpy(dtype=np.int64)
     position = key_codes.astype(np.int64) * (int(rank.max()) + 1) + rank
     scores = frame[Columns.SCORE].to_numpy(dtype=np.float64)
+    reasons = (
+        frame[Columns.REASON].astype(str).to_numpy(dtype=object)
+        if Columns.REASON in frame
+        else None
+    )
     if not np.all(position[1:] >= position[:-1]):  # models usually return it sorted already
         order = np.argsort(position, kind="stable")
         key_codes, item_codes, scores = key_codes[order], item_codes[order], scores[order]
-    sorted_keys = key_codes
-    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-    ends = np.r_[starts[1:], len(sorted_keys)]
-    item_list = items[item_codes].tolist()
+        reasons = None if reasons is None else reasons[order]
+    starts = np.flatnonzero(np.r_[True, key_codes[1:] != key_codes[:-1]])
+    ends = np.r_[starts[1:], len(key_codes)]
+    return _Groups(
+        names=keys[key_codes[starts]].tolist(),
+        starts=starts.tolist(),
+        ends=ends.tolist(),
+        items=items[item_codes].tolist(),
+        scores=scores,
+        reasons=[] if reasons is None else reasons.tolist(),
+    )
+
+
+def rankings(
+    frame: pd.DataFrame,
+    key: str,
+    item: str,
+    bought: pd.DataFrame | None = None,
+    discovery: pd.DataFrame | None = None,
+) -> Iterator[tuple[str, bytes]]:
+    """(key, encoded ranking) per distinct `key`, its items ordered by `rank`.
+
+    Each ranking has its reasons when `frame` has a reason column.
+
+    `bought` (key and item columns, in the order to keep) is attached to the key's ranking, and
+    so is the key's ranking in `discovery` (same columns as `frame`).
+    """
+    if frame.empty:
+        return
+    main = _groups(frame, key, item)
+    names = pd.Index(main.names)
 
     if bought is not None and not bought.empty:
-        owner = pd.Index(keys).get_indexer(bought[key].astype(str))
+        owner = names.get_indexer(bought[key].astype(str))
         kept = owner >= 0
         owner = owner[kept]
         by_owner = np.argsort(owner, kind="stable")
         owner = owner[by_owner]
         bought_list = bought[item].astype(str).to_numpy(dtype=object)[kept][by_owner].tolist()
-        group_keys = sorted_keys[starts]
-        bought_starts = np.searchsorted(owner, group_keys, "left").tolist()
-        bought_ends = np.searchsorted(owner, group_keys, "right").tolist()
+        group = np.arange(len(names))
+        bought_starts = np.searchsorted(owner, group, "left").tolist()
+        bought_ends = np.searchsorted(owner, group, "right").tolist()
     else:
         bought_list = []
-        bought_starts = bought_ends = [0] * len(starts)
+        bought_starts = bought_ends = [0] * len(names)
 
-    for name, start, end, b_start, b_end in zip(
-        keys[sorted_keys[starts]].tolist(),
-        starts.tolist(),
-        ends.tolist(),
-        bought_starts,
-        bought_ends,
-        strict=True,
+    if discovery is not None and not discovery.empty:
+        new = _groups(discovery, key, item)
+        new_group = pd.Index(new.names).get_indexer(names).tolist()
+    else:
+        new = None
+        new_group = [-1] * len(names)
+
+    for name, start, end, b_start, b_end, n in zip(
+        main.names, main.starts, main.ends, bought_starts, bought_ends, new_group, strict=True
     ):
         yield (
             name,
-            encode_ranking(item_list[start:end], scores[start:end], bought_list[b_start:b_end]),
+            encode_ranking(
+                main.items[start:end],
+                main.scores[start:end],
+                bought_list[b_start:b_end],
+                main.reasons[start:end],
+                new.ranking(new.starts[n], new.ends[n]) if n >= 0 else None,
+            ),
         )
 
 
@@ -122,12 +171,15 @@ def publish(
     bought: pd.DataFrame | None = None,
     keep: int = 3,
     writer: VersionWriter | None = None,
+    discovery: pd.DataFrame | None = None,
 ) -> Published:
     """Write a new version and activate it; on any failure abort it and re-raise; then prune.
 
-    `recommendations`: user, item, score, rank; `similar`: target item (the product asked
-    about), item, score, rank; `popular`: item, score, rank; `bought`: user, item. `writer`:
-    the version begun (its lock taken) before training; a new one is begun when not given.
+    `recommendations`: user, item, score, rank (and reason); `discovery`: the same columns, the
+    products new to each user, published inside each user's ranking; `similar`: target item
+    (the product asked about), item, score, rank; `popular`: item, score, rank; `bought`: user,
+    item. `writer`: the version begun (its lock taken) before training; a new one is begun when
+    not given.
     """
     started = time.perf_counter()
     n_users = recommendations[Columns.USER].nunique()
@@ -136,7 +188,7 @@ def publish(
     try:
         users = writer.write_users(
             progress(
-                rankings(recommendations, Columns.USER, Columns.ITEM, bought),
+                rankings(recommendations, Columns.USER, Columns.ITEM, bought, discovery),
                 desc="publishing users",
                 total=n_users,
                 unit=" users",

@@ -1,7 +1,8 @@
 """Time splits of the design doc: global 90 / 10, and local 80 / 20 inside global train.
 
-A split cuts at a quantile of event time: everything strictly before the cut is train, the rest
-validation, so no training set ever holds an event from its validation period. The global split
+A split cuts at a quantile of event time (not at a date boundary): everything strictly before the
+cut is train, the rest validation, so no training set ever holds an event from its validation
+period. A short export (hours of one day, like rees46-sample) is cut the same way. The global split
 cuts the event frame (the evaluation scores frames); the local one cuts `Interactions`, already
 encoded, inside the recommender's fit.
 """
@@ -46,10 +47,10 @@ def with_user_id(events: pd.DataFrame) -> pd.DataFrame:
 
 def _check_cut(days: np.ndarray, users: np.ndarray, cut_day: float, min_users: int) -> None:
     """Refuse a cut that leaves nothing to learn or to validate on (identified events only)."""
-    if np.unique(np.floor(days)).size < 2:
+    if len(days) and days.min() == days.max():
         raise SplitError(
-            f"all {len(days):,} events fall on one day ({from_day(days.min()):%Y-%m-%d}): "
-            "a split by time needs at least two days of data"
+            f"all {len(days):,} events happen at one moment ({from_day(days.min())}): "
+            "a split by time needs events at two different times at least"
         )
     count = len(np.unique(users))
     if count < min_users:
