@@ -7,7 +7,8 @@ models and scales mix without calibration:
 - its place in the daily list: `daily / (rank + 1)`;
 - each recent event, newest first, weighs `type weight × decay ** position`; it adds
   `own × weight` to the product it was about (`viewed_today`; a purchase adds nothing, see below)
-  and `similar × weight / (rank + 1)` to each product of that product's similar list (`similar_to`).
+  and `similar × weight / (rank + 1)` to each of the first `depth` products of that product's
+  similar list (`similar_to`).
 
 A product bought in the session is left out unless the daily list marks it as a repeat buy
 (`bought`): pushing what was just bought is noise, a regular's coffee is not. The reason shown is
@@ -16,6 +17,7 @@ that of the largest part: the daily list's own (passed through as stored) or the
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 from vitrina_shared.redis_layout import Ranking
 
@@ -43,6 +45,7 @@ class Weights:
     cart: float = 1.5
     purchase: float = 1.0
     decay: float = 0.8
+    depth: int = 20  # similar products read per event: deeper ones add under 0.5 / 21 each
 
     def of(self, event_type: str) -> float:
         return {VIEW: self.view, CART: self.cart, PURCHASE: self.purchase}.get(event_type, 0.0)
@@ -71,31 +74,46 @@ def blend(
     if daily is not None and not events:  # nothing to re-rank by: the stored list as stored
         return _as_stored(daily, k, exclude)
     score: dict[str, float] = {}
-    best: dict[str, tuple[float, str | None]] = {}
+    top_part: dict[str, float] = {}  # each product's largest part, and that part's reason
+    reason: dict[str, str | None] = {}
 
-    def add(item: str, part: float, reason: str | None) -> None:
-        score[item] = score.get(item, 0.0) + part
-        if part > best.get(item, (0.0, None))[0]:
-            best[item] = (part, reason)
+    def add(items: Sequence[str], parts: Sequence[float], why: Sequence[str | None]) -> None:
+        for item, part, because in zip(items, parts, why, strict=False):
+            if item in score:
+                score[item] += part
+                if part <= top_part[item]:
+                    continue
+            else:
+                score[item] = part
+            top_part[item], reason[item] = part, because
 
-    repeat = frozenset(daily.bought) if daily is not None else frozenset()
+    repeats = frozenset(daily.bought) if daily is not None else frozenset()
     if daily is not None:
-        for rank, (item, reason) in enumerate(zip(daily.items, _reasons(daily), strict=True)):
-            add(item, weights.daily / (rank + 1), reason)
+        add(
+            daily.items,
+            [weights.daily / r for r in range(1, len(daily.items) + 1)],
+            _reasons(daily),
+        )
     for position, event in enumerate(events):
         weight = weights.of(event.type) * weights.decay**position
         if event.type != PURCHASE:
-            add(event.item, weights.own * weight, f"{VIEWED_TODAY}:{event.item}")
+            add([event.item], [weights.own * weight], [f"{VIEWED_TODAY}:{event.item}"])
         neighbours = similar.get(event.item)
         if neighbours is not None:
-            for rank, item in enumerate(neighbours.items):
-                add(item, weights.similar * weight / (rank + 1), f"{SIMILAR_TO}:{event.item}")
-    bought_now = {e.item for e in events if e.type == PURCHASE} - repeat
+            near = neighbours.items[: weights.depth]
+            part = weights.similar * weight
+            add(
+                near,
+                [part / r for r in range(1, len(near) + 1)],
+                repeat(f"{SIMILAR_TO}:{event.item}"),
+            )
+    bought_now = {e.item for e in events if e.type == PURCHASE} - repeats
     ranked = sorted(
         (item for item in score if item not in exclude and item not in bought_now),
-        key=lambda item: -score[item],
+        key=score.__getitem__,
+        reverse=True,
     )
-    return [Blended(item, round(score[item], 6), best[item][1]) for item in ranked[:k]]
+    return [Blended(item, round(score[item], 6), reason[item]) for item in ranked[:k]]
 
 
 def _reasons(daily: Ranking) -> list[str | None]:
