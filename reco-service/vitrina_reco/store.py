@@ -20,7 +20,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from vitrina_reco.blending import Event
-from vitrina_reco.pipelining import HashReader
+from vitrina_reco.pipelining import HashReader, ScriptRunner
 from vitrina_shared.redis_layout import (
     POPULAR,
     Ranking,
@@ -151,7 +151,7 @@ class RecoStore:
         self._expires = 0.0
         self._refreshing: asyncio.Task[ModelState] | None = None
         self._reader = HashReader(client)
-        self._session = client.register_script(SESSION_SCRIPT)
+        self._session = ScriptRunner(client, SESSION_SCRIPT)
 
     @classmethod
     def connect(cls, url: str, prefix: str, timeout: float, version_ttl: float) -> "RecoStore":
@@ -169,6 +169,7 @@ class RecoStore:
 
     async def close(self) -> None:
         await self._reader.close()
+        await self._session.close()
         await self.client.aclose()  # the client owns its pool (`from_pool`) and closes it
 
     async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
@@ -254,7 +255,7 @@ class RecoStore:
         keys.append(self.keys.recent(USER, user_id))
         if visitor_id is not None:
             keys.append(self.keys.recent(VISITOR, visitor_id))
-        reply = await self._call(lambda: self._session(keys=keys, args=[user_id, recent]))
+        reply = await self._call(lambda: self._session(keys, [user_id, recent]))
         own, *lists, items, blobs = reply
         try:
             events = sorted(
