@@ -106,3 +106,12 @@ def test_a_failed_script_call_fails_every_waiter():
         return results
 
     assert all(isinstance(result, RedisError) for result in asyncio.run(scenario()))
+
+
+def test_a_lone_script_call_is_one_evalsha_and_survives_a_script_flush(redis_url, redis_client):
+    redis_client.script_flush()
+    assert asyncio.run(run_script(redis_url, [("k1", "a")])) == [[b"k1", b"a"]]
+    redis_client.config_resetstat()
+    assert asyncio.run(run_script(redis_url, [("k2", "b")])) == [[b"k2", b"b"]]
+    stats = redis_client.info("commandstats")
+    assert "cmdstat_script|load" not in stats and stats["cmdstat_evalsha"]["calls"] == 1

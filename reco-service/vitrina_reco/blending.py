@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from itertools import repeat
 
 from vitrina_shared.redis_layout import Ranking
+from vitrina_shared.schema import EventType
 
-VIEW, CART, PURCHASE = "view_item", "add_to_cart", "purchase"
+VIEW, CART, PURCHASE = EventType.VIEW.value, EventType.CART.value, EventType.PURCHASE.value
 EVENT_TYPES = (VIEW, CART, PURCHASE)
 VIEWED_TODAY = "viewed_today"
 SIMILAR_TO = "similar_to"

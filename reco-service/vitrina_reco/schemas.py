@@ -1,12 +1,13 @@
 """Response schemas: what `/docs` and `/openapi.json` promise, field by field."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vitrina_reco.params import ID_RULE
 from vitrina_shared.ids import is_valid_id
+from vitrina_shared.schema import EventType
 
 MAX_EVENTS = 100  # per POST /events: a shop sends a page's worth, never a backlog
 
@@ -88,7 +89,7 @@ class EventIn(BaseModel):
     user_id: str | None = None
     visitor_id: str | None = None
     item_id: str
-    event_type: Literal["view_item", "add_to_cart", "purchase"]
+    event_type: EventType
     time: AwareDatetime = Field(
         description="When it happened: ISO 8601 with a zone, or unix seconds."
     )

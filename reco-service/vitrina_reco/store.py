@@ -1,7 +1,8 @@
 """Reading what the trainer published: the active version (cached briefly) and its rankings.
 
 A request costs one Redis round trip: the active version, its metadata and its fallback lists are
-held in memory for `version_ttl` seconds, so only the user's (or product's) own list is fetched.
+held in memory for `version_ttl` seconds, so only the product's own list is fetched, or for a user
+their list, recent events and the similar lists of those events' products, in one script call.
 Every call is bounded by a client-side timeout; any Redis trouble becomes `StoreUnavailableError`.
 """
 

@@ -22,7 +22,9 @@ async def record_events(request: Request, batch: EventBatch) -> OrjsonResponse:
     shoppers: dict[tuple[str, str], list[str]] = {}
     for event in sorted(batch.events, key=lambda e: e.time):
         shopper = (USER, event.user_id) if event.user_id else (VISITOR, event.visitor_id or "")
-        entry = event_entry(Event(event.item_id, event.event_type, int(event.time.timestamp())))
+        entry = event_entry(
+            Event(event.item_id, event.event_type.value, int(event.time.timestamp()))
+        )
         shoppers.setdefault(shopper, []).append(entry)
     await store_of(request).record(shoppers, settings.recent_events, settings.recent_ttl_seconds)
     return OrjsonResponse({"accepted": len(batch.events)}, 202)
