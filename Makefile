@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYPROJECTS := shared/pyproject.toml trainer/pyproject.toml reco-service/pyproject.toml shop-service/pyproject.toml sim/pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock lint format test test-fast mutation bench bench-data bench-trainer bench-reco bench-shop demo simulate up down train clean
+.PHONY: help install lock lint format test test-fast mutation bench bench-data bench-trainer bench-reco replay-reco bench-shop demo simulate up down train clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ bench-trainer: $(STAMP) ## a full training run on 100k users / 5M events; qualit
 
 bench-reco: $(STAMP) ## reco-service latency and throughput under wrk, 1 and 2 workers (ROUNDS=n: best of n)
 	$(PY) reco-service/bench/bench_reco.py --rounds $(or $(ROUNDS),1)
+
+replay-reco: $(STAMP) ## session re-ranking replayed on ../shared/datasets: next-event hit and NDCG@10 with and without
+	$(PY) reco-service/bench/replay.py
 
 bench-shop: $(STAMP) ## the shop's home page under load
 	$(PY) shop-service/bench/bench_shop.py

@@ -3,10 +3,11 @@
 Publishes synthetic recommendations for 100,000 users through the trainer's publishing code into a
 private Redis, starts `vitrina-reco --workers N` for each N of `--workers` (default 1 and 2) and
 loads it from wrk, a C load generator in its own process (Debian package `wrk`). Prints p50 / p99
-latency and requests/s at concurrency 1 and 32 for `GET /recommendations/{user}` and for
-`GET /health` on the same server (the web stack's ceiling), the ratio between their throughputs,
-and how throughput scales with workers. Everything listens on 127.0.0.1 only and every run is
-bounded by `--seconds`.
+latency and requests/s at concurrency 1 and 32 for `GET /recommendations/{user}`, the same for
+users with recent events (`--session-users` of them, `--session-events` each, as `POST /events`
+stores them: the re-ranked answer), and for `GET /health` on the same server (the web stack's
+ceiling), the ratio between their throughputs, and how throughput scales with workers. Everything
+listens on 127.0.0.1 only and every run is bounded by `--seconds`.
 """
 
 import argparse
@@ -25,9 +26,11 @@ import numpy as np
 import psutil
 import redis
 
+from vitrina_reco.blending import EVENT_TYPES, Event
+from vitrina_reco.store import USER, event_entry
 from vitrina_shared.model_store import ModelStore
 from vitrina_shared.processes import ServiceStartError, stop_process_group, wait_for_http
-from vitrina_shared.redis_layout import POPULAR, encode_ranking
+from vitrina_shared.redis_layout import POPULAR, RedisKeys, encode_ranking
 from vitrina_shared.redis_server import PrivateRedis, free_port
 
 # wrk picks a random known user per request; its Lua runs inside wrk, not in Python.
@@ -67,6 +70,30 @@ def publish(url: str, users: int, items: int, top_k: int, seed: int = 7) -> floa
     store.activate(writer.version)
     client.close()
     return time.perf_counter() - started
+
+
+def record_sessions(url: str, users: int, events: int, items: int, seed: int = 11) -> None:
+    """Give users u0 … u{users-1} `events` recent events each (views mostly).
+
+    Stored as by `POST /events`; they outlive the bench (a day's TTL) on its private Redis only.
+    """
+    rng = np.random.default_rng(seed)
+    kinds = rng.choice(EVENT_TYPES, size=(users, events), p=[0.8, 0.15, 0.05])
+    picks = rng.integers(0, items, size=(users, events))
+    now = int(time.time())
+    keys = RedisKeys()
+    client = redis.Redis.from_url(url)
+    with client.pipeline(transaction=False) as pipe:
+        for user in range(users):
+            entries = [
+                event_entry(Event(f"i{picks[user, n]}", str(kinds[user, n]), now - 60 * n))
+                for n in reversed(range(events))
+            ]
+            key = keys.recent(USER, f"u{user}")
+            pipe.lpush(key, *entries)
+            pipe.expire(key, 86400)
+        pipe.execute()
+    client.close()
 
 
 def wait_ready(base: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
@@ -127,6 +154,8 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--top-k", type=int, default=100, help="products stored per user")
     parser.add_argument("--k", type=int, default=10, help="products asked for per request")
+    parser.add_argument("--session-users", type=int, default=10_000)
+    parser.add_argument("--session-events", type=int, default=5, help="recent events of each")
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--access-log", choices=["on", "off"], default="on")
     parser.add_argument(
@@ -148,20 +177,24 @@ def main() -> None:
         print(f"publishing {args.users:,} users × {args.top_k} products ...", flush=True)
         seconds = publish(server.url, args.users, args.items, args.top_k)
         print(f"published in {seconds:.1f} s", flush=True)
+        record_sessions(server.url, args.session_users, args.session_events, args.items)
         script = Path(tmp) / "users.lua"
         script.write_text(USERS_SCRIPT.format(users=args.users, k=args.k))
+        session_script = Path(tmp) / "session-users.lua"
+        session_script.write_text(USERS_SCRIPT.format(users=args.session_users, k=args.k))
         results: dict = {}
         for round_ in range(1, args.rounds + 1):
             for workers in worker_counts:
                 print(f"round {round_}: measuring {workers} worker(s) ...", flush=True)
-                for key, run in measure(server.url, Path(tmp), script, workers, args).items():
+                scripts = {"recommendations": script, "re-ranked": session_script}
+                for key, run in measure(server.url, Path(tmp), scripts, workers, args).items():
                     if key not in results or run["rps"] > results[key]["rps"]:
                         results[key] = run
         report(args, results)
 
 
 def measure(
-    redis_url: str, tmp: Path, script: Path, workers: int, args: argparse.Namespace
+    redis_url: str, tmp: Path, scripts: dict[str, Path], workers: int, args: argparse.Namespace
 ) -> dict:
     """Start `vitrina-reco --workers N` and run wrk against it; results keyed (workers, name, c)."""
     port = free_port()
@@ -185,9 +218,10 @@ def measure(
         try:
             wait_ready(base, process)
             wrk(f"{base}/health", 8, 2, None, process.pid)  # warm-up
-            wrk(base, 8, 2, script, process.pid)
+            for lua in scripts.values():
+                wrk(base, 8, 2, lua, process.pid)
             for name, url, lua in (
-                ("recommendations", base, script),
+                *((name, base, lua) for name, lua in scripts.items()),
                 ("health (ceiling)", f"{base}/health", None),
             ):
                 for connections in (1, 32):
@@ -202,7 +236,8 @@ def measure(
 def report(args: argparse.Namespace, results: dict) -> None:
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(
-        f"\nreco-service, {args.users:,} users, k={args.k} of {args.top_k} stored, access log "
+        f"\nreco-service, {args.users:,} users, k={args.k} of {args.top_k} stored (re-ranked: "
+        f"{args.session_users:,} of them with {args.session_events} recent events), access log "
         f"{args.access_log}, wrk -t1, {args.seconds} s per run, best of {args.rounds}; "
         f"{len(os.sched_getaffinity(0))} "
         f"usable cores shared with wrk, Redis and anything else running (load average now {load})"
@@ -226,9 +261,10 @@ def report(args: argparse.Namespace, results: dict) -> None:
                 f"{reco['rps'] / health['rps']:.0%} of the ceiling's requests/s"
             )
     verdicts = [
-        f"p50 < 1 ms at concurrency 1 ({n} worker(s)): "
-        + ("met" if results[n, "recommendations", 1]["p50_ms"] < 1 else "MISSED")
+        f"{name} p50 < 1 ms at concurrency 1 ({n} worker(s)): "
+        + ("met" if results[n, name, 1]["p50_ms"] < 1 else "MISSED")
         for n in counts
+        for name in ("recommendations", "re-ranked")
     ]
     if 1 in counts and 2 in counts:
         one, two = results[1, "recommendations", 32], results[2, "recommendations", 32]

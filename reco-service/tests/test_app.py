@@ -55,10 +55,10 @@ def test_unknown_paths_are_json_404(api):
 def test_an_unexpected_error_is_a_json_500_without_traceback(api, publish, monkeypatch):
     publish("v1")
 
-    async def broken(self, version, user_id):
+    async def broken(self, version, user_id, visitor_id, recent):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(RecoStore, "user_ranking", broken)
+    monkeypatch.setattr(RecoStore, "session", broken)
     response = api.get("/recommendations/u1", params={"k": 2})
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error; see the service log"}

@@ -15,9 +15,9 @@ def test_known_user_gets_their_stored_list(api, publish):
     assert response.json() == {
         "user_id": "u1",
         "items": [
-            {"item_id": "a", "score": 0.9},
-            {"item_id": "b", "score": 0.8},
-            {"item_id": "c", "score": 0.7},
+            {"item_id": "a", "score": 0.9, "reason": None},
+            {"item_id": "b", "score": 0.8, "reason": None},
+            {"item_id": "c", "score": 0.7, "reason": None},
         ],
         "model_version": "v1",
         "source": "personal",

@@ -4,6 +4,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import redis
 
 from vitrina_shared.model_store import ModelStore
 from vitrina_shared.redis_server import PrivateRedis
@@ -189,3 +190,31 @@ def test_corrupt_metadata_is_a_503(api, publish, redis_client, meta):
     response = api.get("/model")
     assert response.status_code == 503
     assert "model version v1 is unreadable" in response.json()["detail"]
+
+
+EVENTS = {"events": [{"user_id": "u1", "item_id": "a", "event_type": "view_item", "time": 1}]}
+
+
+def test_events_with_redis_stopped_or_hanging_are_a_fast_503(serve, own_redis, publish_to):
+    publish_to(own_redis.url, "v1")
+    api = serve(REDIS_URL=own_redis.url, RECO_REDIS_TIMEOUT_MS=200)
+    assert api.post("/events", json=EVENTS).status_code == 202
+    client = redis.Redis.from_url(own_redis.url)
+    pause(client)
+    client.close()
+    start = time.perf_counter()
+    response = api.post("/events", json=EVENTS)
+    assert (response.status_code, time.perf_counter() - start < 1.0) == (503, True)
+    assert response.json() == {"detail": "Redis did not answer within 200 ms"}
+    own_redis.stop()
+    response = api.post("/events", json=EVENTS)
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith("Redis ")
+
+
+def test_an_unreadable_recent_event_is_a_503_not_a_500(api, publish, redis_client):
+    publish("v1")
+    redis_client.lpush("vitrina:recent:user:u1", b"a,view_item,not-a-time")
+    response = api.get("/recommendations/u1?k=2")
+    assert response.status_code == 503
+    assert "unreadable" in response.json()["detail"]

@@ -14,7 +14,15 @@ from vitrina_reco.access import AccessMiddleware
 from vitrina_reco.dependencies import require_token
 from vitrina_reco.metrics import RecoMetrics
 from vitrina_reco.responses import OrjsonResponse
-from vitrina_reco.routers import health, metrics, model, popular, recommendations, similar
+from vitrina_reco.routers import (
+    events,
+    health,
+    metrics,
+    model,
+    popular,
+    recommendations,
+    similar,
+)
 from vitrina_reco.schemas import ErrorMessage
 from vitrina_reco.settings import RecoSettings
 from vitrina_reco.store import NoModelPublishedError, RecoStore, StoreUnavailableError
@@ -44,6 +52,16 @@ METRICS_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {
         "description": AUTH_ERRORS[401]["description"],
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorMessage"}}},
+    },
+}
+# A body that is not even text (bad UTF-8) is refused by FastAPI itself, with a JSON message.
+BAD_BODY: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "Malformed HTTP request, or a body that is not UTF-8 JSON",
+        "content": {
+            **ERRORS[400]["content"],
+            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorMessage"}},
+        },
     },
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -126,6 +144,7 @@ def create_app(settings: RecoSettings | None = None) -> FastAPI:
         },
     )
     app.state.metrics = RecoMetrics()
+    app.state.settings = settings
     token = settings.api_token
     app.state.token = token.get_secret_value().encode() if token else b""
     # Health and readiness stay open; everything else needs the token when one is set.
@@ -136,6 +155,7 @@ def create_app(settings: RecoSettings | None = None) -> FastAPI:
     for router in (recommendations.router, similar.router, popular.router):
         app.include_router(router, dependencies=guard, responses={**errors, **NOT_FOUND})
     app.include_router(model.router, dependencies=guard, responses=errors)
+    app.include_router(events.router, dependencies=guard, responses={**errors, **BAD_BODY})
     app.include_router(
         metrics.router, dependencies=guard, responses=METRICS_AUTH_ERRORS if token else {}
     )

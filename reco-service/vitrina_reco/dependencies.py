@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from vitrina_reco.settings import RecoSettings
 from vitrina_reco.store import RecoStore
 
 bearer = HTTPBearer(auto_error=False, description="The value of RECO_API_TOKEN.")
@@ -17,6 +18,10 @@ bearer = HTTPBearer(auto_error=False, description="The value of RECO_API_TOKEN."
 
 def store_of(request: Request) -> RecoStore:
     return request.app.state.store
+
+
+def settings_of(request: Request) -> RecoSettings:
+    return request.app.state.settings
 
 
 async def require_token(

@@ -49,6 +49,22 @@ ItemId = Annotated[
     ),
     AfterValidator(_valid_id),
 ]
+
+
+def _valid_optional_id(value: str | None) -> str | None:
+    return None if value is None else _valid_id(value)
+
+
+VisitorId = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_ID_LENGTH,
+        pattern=ID_PATTERN,
+        description="The shopper's anonymous visitor id, as sent to `POST /events`: its recent "
+        f"events re-rank the list too ({ID_RULE}).",
+    ),
+    AfterValidator(_valid_optional_id),
+]
 K = Annotated[
     int,
     Query(

@@ -6,8 +6,11 @@ round trip. Callers bound their wait with their own timeout; a failed HMGET fail
 """
 
 import asyncio
+import hashlib
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 
 class HashReader:
@@ -51,5 +54,70 @@ class HashReader:
 
     async def close(self) -> None:
         """Wait for reads in flight, so none outlives the connection pool."""
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+
+class ScriptRunner:
+    """The same for one Lua script.
+
+    Its calls of one loop turn go out as one pipeline of EVALSHAs, so re-ranked requests
+    arriving together still share a round trip.
+    """
+
+    def __init__(self, client: Redis, script: str):
+        self.client, self.script = client, script
+        self.sha = hashlib.sha1(script.encode()).hexdigest()  # the name Redis gives the script
+        self._pending: list[tuple[list[str], list[str | int], asyncio.Future]] = []
+        self._running: set[asyncio.Task] = set()
+
+    def __call__(self, keys: list[str], args: list[str | int]) -> "asyncio.Future[Any]":
+        """A future of the script's reply for these keys and arguments."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._flush)
+        self._pending.append((keys, args, future))
+        return future
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        task = asyncio.ensure_future(self._run(pending))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _send(self, calls: list) -> list:
+        if len(calls) == 1:  # alone: one plain command costs redis-py less than a pipeline
+            keys, args, _ = calls[0]
+            try:
+                return [await self.client.evalsha(self.sha, len(keys), *keys, *args)]
+            except NoScriptError as exc:
+                return [exc]
+        async with self.client.pipeline(transaction=False) as pipe:
+            for keys, args, _ in calls:
+                pipe.evalsha(self.sha, len(keys), *keys, *args)
+            return await pipe.execute(raise_on_error=False)
+
+    async def _run(self, calls: list) -> None:
+        try:
+            replies = await self._send(calls)
+            if any(isinstance(reply, NoScriptError) for reply in replies):
+                await self.client.script_load(self.script)  # a restarted or flushed Redis
+                replies = await self._send(calls)
+        except BaseException as exc:
+            for _, _, future in calls:
+                if not future.done():
+                    future.set_exception(exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        for (_, _, future), reply in zip(calls, replies, strict=True):
+            if not future.done():
+                if isinstance(reply, Exception):
+                    future.set_exception(reply)
+                else:
+                    future.set_result(reply)
+
+    async def close(self) -> None:
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)

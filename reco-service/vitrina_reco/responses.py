@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from vitrina_reco.access import set_source
+from vitrina_reco.blending import Blended
 from vitrina_shared.schema import Columns
 
 
@@ -38,5 +39,31 @@ def ranked_list(
             "model_version": version,
             "source": source,
             "fallback_items": fallback_items,
+        }
+    )
+
+
+def blended_list(
+    request: Request,
+    version: str,
+    source: str,
+    blended: list[Blended],
+    topup: list[tuple[str, float]],
+    **ids: str,
+) -> OrjsonResponse:
+    """A `RankedList` of re-ranked products, each with its reason, then the fallback's top-up.
+
+    The top-up is counted in `fallback_items` unless the fallback is the whole answer.
+    """
+    set_source(request.scope, source)
+    items = [{"item_id": b.item, "score": b.score, "reason": b.reason} for b in blended]
+    items += [{"item_id": item, "score": score, "reason": None} for item, score in topup]
+    return OrjsonResponse(
+        {
+            **ids,
+            "items": items,
+            "model_version": version,
+            "source": source,
+            "fallback_items": len(topup) if blended else 0,
         }
     )

@@ -36,6 +36,19 @@ class RecoSettings(VitrinaSettings):
         ge=0,
         description="How long the active model version is cached: a new one is served within it.",
     )
+    recent_events: int = Field(
+        20,
+        validation_alias="RECO_RECENT_EVENTS",
+        ge=1,
+        le=100,
+        description="Recent events kept per shopper for re-ranking (the newest; older ones drop).",
+    )
+    recent_ttl_seconds: int = Field(
+        6 * 3600,
+        validation_alias="RECO_RECENT_TTL_SECONDS",
+        ge=1,
+        description="A shopper's recent events expire this long after their last event.",
+    )
     access_log: bool = Field(True, validation_alias="RECO_ACCESS_LOG")
     workers: int = Field(
         default_factory=usable_cores,

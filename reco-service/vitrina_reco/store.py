@@ -1,7 +1,8 @@
 """Reading what the trainer published: the active version (cached briefly) and its rankings.
 
 A request costs one Redis round trip: the active version, its metadata and its fallback lists are
-held in memory for `version_ttl` seconds, so only the user's (or product's) own list is fetched.
+held in memory for `version_ttl` seconds, so only the product's own list is fetched, or for a user
+their list, recent events and the similar lists of those events' products, in one script call.
 Every call is bounded by a client-side timeout; any Redis trouble becomes `StoreUnavailableError`.
 """
 
@@ -20,7 +21,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from vitrina_reco.pipelining import HashReader
+from vitrina_reco.blending import Event
+from vitrina_reco.pipelining import HashReader, ScriptRunner
 from vitrina_shared.model_meta import ModelMeta
 from vitrina_shared.redis_layout import (
     POPULAR,
@@ -40,6 +42,36 @@ POOL_SIZE = 64
 
 T = TypeVar("T")
 
+USER, VISITOR = "user", "visitor"
+
+# One call for everything `/recommendations` needs: the user's stored list, the recent events of
+# the user (and visitor), and the similar lists of the products in them, which only the server
+# can look up without a second round trip (their ids are in the events). KEYS: users hash,
+# similar hash, recent lists; ARGV: user id, events to read per list.
+SESSION_SCRIPT = """
+local own = redis.call('HGET', KEYS[1], ARGV[1])
+local n = tonumber(ARGV[2])
+local reply, items, seen = {own}, {}, {}
+for i = 3, #KEYS do
+  local events = redis.call('LRANGE', KEYS[i], 0, n - 1)
+  reply[#reply + 1] = events
+  for _, entry in ipairs(events) do
+    local item = string.match(entry, '^([^,]+),')
+    if item and not seen[item] then
+      seen[item] = true
+      items[#items + 1] = item
+    end
+  end
+end
+reply[#reply + 1] = items
+if #items > 0 then
+  reply[#reply + 1] = redis.call('HMGET', KEYS[2], unpack(items))
+else
+  reply[#reply + 1] = {}
+end
+return reply
+"""
+
 
 class StoreUnavailableError(RuntimeError):
     """Redis did not answer in time, refused the connection, or holds unreadable data."""
@@ -47,6 +79,15 @@ class StoreUnavailableError(RuntimeError):
 
 class NoModelPublishedError(RuntimeError):
     """Redis is fine but no version has been activated yet."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """What one `/recommendations` answer is built from, read in one round trip."""
+
+    ranking: Ranking | None
+    events: list[Event]
+    similar: dict[str, Ranking]
 
 
 @dataclass(frozen=True)
@@ -94,6 +135,16 @@ def _retrieve(task: asyncio.Task) -> None:
         task.exception()
 
 
+def _event(entry: bytes) -> Event:
+    item, event_type, time = entry.decode().split(",")
+    return Event(item, event_type, int(time))
+
+
+def event_entry(event: Event) -> str:
+    """How `record` stores an event (the layout in `vitrina_shared.redis_layout`)."""
+    return f"{event.item},{event.type},{event.time}"
+
+
 class RecoStore:
     def __init__(self, client: Redis, keys: RedisKeys, timeout: float, version_ttl: float):
         self.client, self.keys = client, keys
@@ -103,6 +154,7 @@ class RecoStore:
         self._refreshing: asyncio.Task[ModelState] | None = None
         self._reader = HashReader(client)
         self._kept: dict[str, tuple[float, ModelState | None]] = {}
+        self._session = ScriptRunner(client, SESSION_SCRIPT)
 
     @classmethod
     def connect(cls, url: str, prefix: str, timeout: float, version_ttl: float) -> "RecoStore":
@@ -120,6 +172,7 @@ class RecoStore:
 
     async def close(self) -> None:
         await self._reader.close()
+        await self._session.close()
         await self.client.aclose()  # the client owns its pool (`from_pool`) and closes it
 
     async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
@@ -209,11 +262,57 @@ class RecoStore:
                 f"stored ranking {key}[{field}] is unreadable: {exc}"
             ) from exc
 
-    async def user_ranking(self, version: str, user_id: str) -> Ranking | None:
-        return await self._ranking(self.keys.users(version), user_id)
-
     async def similar(self, version: str, item_id: str) -> Ranking | None:
         return await self._ranking(self.keys.similar(version), item_id)
+
+    async def session(
+        self, version: str, user_id: str, visitor_id: str | None, recent: int
+    ) -> Session:
+        """Everything a re-ranked answer needs, in one EVALSHA.
+
+        The user's stored list, the newest `recent` events of the user and of the visitor
+        (merged, newest first) and the similar lists of their products.
+        """
+        keys = [self.keys.users(version), self.keys.similar(version)]
+        keys.append(self.keys.recent(USER, user_id))
+        if visitor_id is not None:
+            keys.append(self.keys.recent(VISITOR, visitor_id))
+        reply = await self._call(lambda: self._session(keys, [user_id, recent]))
+        own, *lists, items, blobs = reply
+        try:
+            events = sorted(
+                (_event(entry) for events in lists for entry in events),
+                key=lambda event: -event.time,
+            )
+            return Session(
+                ranking=decode_ranking(own) if own is not None else None,
+                events=events,
+                similar={
+                    item.decode(): decode_ranking(blob)
+                    for item, blob in zip(items, blobs, strict=True)
+                    if blob is not None
+                },
+            )
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise StoreUnavailableError(f"stored session data is unreadable: {exc}") from exc
+
+    async def record(self, events: dict[tuple[str, str], list[str]], cap: int, ttl: int) -> None:
+        """Record a batch of events: one pipeline for the whole batch.
+
+        Push each shopper's entries (oldest first, so the newest ends at the head), keep the
+        newest `cap`, renew the TTL.
+        """
+
+        async def write() -> None:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for (kind, subject), entries in events.items():
+                    key = self.keys.recent(kind, subject)
+                    pipe.lpush(key, *entries)
+                    pipe.ltrim(key, 0, cap - 1)
+                    pipe.expire(key, ttl)
+                await pipe.execute()
+
+        await self._call(write)
 
     async def active_version(self) -> str | None:
         """Asked of Redis right now, bypassing the cache: what readiness reports."""

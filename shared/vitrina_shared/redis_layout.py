@@ -14,12 +14,18 @@ single key ``{prefix}:active`` names the version being served. Switching version
 | `{prefix}:v:{version}:users` | hash | user id → ranking, with its reasons and discovery list |
 | `{prefix}:v:{version}:similar` | hash | item id → ranking of similar items |
 | `{prefix}:v:{version}:fallbacks` | hash | fallback name (`popular`, …) → ranking |
+| `{prefix}:recent:{kind}:{id}` | list | a shopper's recent events, newest first (below) |
 
 A ranking blob is JSON: `items` and `scores` (best first); optionally `bought` (what the user
 bought, newest first), `reasons` (one per item, `reasons.Reason` text) and, for a user,
 `discovery`: a nested ranking (`items`, `scores`, `reasons`) of products new to the user — the
 order to serve when already-bought products are excluded. Everything a user needs is in the one
 hash field, so serving stays one Redis read.
+
+Recent events are written by reco-service's `POST /events` for a customer (`kind` = `user`) or an
+anonymous visitor (`visitor`): one `{item id},{event type},{unix seconds}` entry per event (ids
+hold no comma), capped to the newest `RECO_RECENT_EVENTS` and expiring `RECO_RECENT_TTL_SECONDS`
+after the last write. They belong to no model version: a switch of versions keeps them.
 """
 
 from collections.abc import Sequence
@@ -72,6 +78,10 @@ class RedisKeys:
 
     def fallbacks(self, version: str) -> str:
         return f"{self.prefix}:v:{version}:fallbacks"
+
+    def recent(self, kind: str, subject: str) -> str:
+        """A customer's (`kind` = `user`) or an anonymous visitor's (`visitor`) recent events."""
+        return f"{self.prefix}:recent:{kind}:{subject}"
 
     def version_keys(self, version: str) -> list[str]:
         return [
