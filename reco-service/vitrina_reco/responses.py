@@ -56,8 +56,12 @@ def blended_list(
     The top-up is counted in `fallback_items` unless the fallback is the whole answer.
     """
     set_source(request.scope, source)
-    items = [{"item_id": b.item, "score": b.score, "reason": b.reason} for b in blended]
-    items += [{"item_id": item, "score": score, "reason": None} for item, score in topup]
+    items = [
+        {Columns.ITEM: b.item, Columns.SCORE: b.score, Columns.REASON: b.reason} for b in blended
+    ]
+    items += [
+        {Columns.ITEM: item, Columns.SCORE: score, Columns.REASON: None} for item, score in topup
+    ]
     return OrjsonResponse(
         {
             **ids,
