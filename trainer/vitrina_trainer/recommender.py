@@ -9,7 +9,7 @@ topped up from popular products.
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Self
 
 import numpy as np
@@ -30,6 +30,7 @@ from vitrina_trainer.errors import TrainerError
 from vitrina_trainer.features import FeatureBuilder
 from vitrina_trainer.interactions import (
     DEFAULT_EVENT_WEIGHTS,
+    InputError,
     Interactions,
     rank_within_groups,
 )
@@ -268,6 +269,38 @@ class TwoStageRecommender:
         return pd.concat(
             [candidates[source_columns].astype(np.float32), builder.transform(candidates)], axis=1
         )
+
+    def for_customers(self, events: pd.DataFrame) -> "TwoStageRecommender":
+        """The fitted model, knowing the customers of `events` (the reader's frame) instead of
+        those it was fitted on: what it learned of products and the ranker are kept, each
+        customer's history, profile and features come from `events`. The Spark engine scores
+        each partition of customers through this and `recommend`, as the default engine does
+        all customers."""
+        data = self._require_fitted()
+        copy = TwoStageRecommender(self.config)
+        copy._n_items, copy._ranker = self._n_items, self._ranker
+        copy.item_categories = self.item_categories
+        try:
+            shard = Interactions.from_events(events, self.config.event_weights, data.items)
+        except InputError:  # no event names a fitted product: every customer gets the fallback
+            copy._data = replace(data.select(np.zeros(len(data), bool)), users=data.users[:0])
+            copy._sources, copy.features = self._sources, self.features
+            return copy
+        copy._data = shard = replace(shard, now=data.now)
+        copy._sources = {
+            name: source.for_customers(shard, data.users) for name, source in self._sources.items()
+        }
+        copy.features = self.features.for_customers(shard)
+        return copy
+
+    def without_events(self) -> "TwoStageRecommender":
+        """The fitted model without its event arrays (ids and what was learned stay): the
+        smaller copy the Spark engine broadcasts to its executors."""
+        data = self._require_fitted()
+        copy = object.__new__(TwoStageRecommender)
+        copy.__dict__.update(self.__dict__)
+        copy._data = data.select(np.zeros(len(data), bool))
+        return copy
 
     def _require_fitted(self) -> Interactions:
         if self._data is None or self._ranker is None:
