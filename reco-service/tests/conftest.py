@@ -140,3 +140,15 @@ def published_service(redis_server: PrivateRedis) -> Iterator[str]:
     publish_version(redis_server.url, "v1")
     with serving(settings_for(redis_server.url, RECO_VERSION_TTL_SECONDS=2)) as base:
         yield base
+
+
+@pytest.fixture
+def serve_at() -> Iterator[Callable[..., httpx.Client]]:
+    """`serve_at(redis_url, **settings)`: like `serve`, on any Redis (e.g. a cluster's node)."""
+    with ExitStack() as started:
+
+        def start(redis_url: str, **overrides: Any) -> httpx.Client:
+            base = started.enter_context(serving(settings_for(redis_url, **overrides)))
+            return started.enter_context(httpx.Client(base_url=base, timeout=10))
+
+        yield start

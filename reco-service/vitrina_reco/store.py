@@ -14,10 +14,10 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 import orjson
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from vitrina_reco.pipelining import HashReader
 from vitrina_shared.redis_layout import POPULAR, Ranking, RedisKeys, decode_ranking
@@ -97,8 +97,22 @@ class RecoStore:
         self._reader = HashReader(client)
 
     @classmethod
-    def connect(cls, url: str, prefix: str, timeout: float, version_ttl: float) -> "RecoStore":
-        """A pooled hiredis client; connecting, reading and waiting for a connection are bounded."""
+    def connect(
+        cls, url: str, prefix: str, timeout: float, version_ttl: float, cluster: bool = False
+    ) -> "RecoStore":
+        """A pooled hiredis client; connecting, reading and waiting for a connection are bounded.
+
+        With `cluster`, `url` names any node of a Redis Cluster; the client finds the others.
+        """
+        if cluster:
+            client = RedisCluster.from_url(
+                url,
+                max_connections=POOL_SIZE,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), retries=1),
+            )
+            return cls(client, RedisKeys(prefix, cluster=True), timeout, version_ttl)
         pool = BlockingConnectionPool.from_url(
             url,
             max_connections=POOL_SIZE,
@@ -122,7 +136,7 @@ class RecoStore:
             raise StoreUnavailableError(
                 f"Redis did not answer within {self.timeout * 1000:.0f} ms"
             ) from exc
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             raise StoreUnavailableError(f"Redis unavailable: {exc}") from exc
 
     async def state(self) -> ModelState:
@@ -181,7 +195,7 @@ class RecoStore:
             raise StoreUnavailableError(f"stored ranking {key}[{field}] is unreadable") from exc
 
     async def user_ranking(self, version: str, user_id: str) -> Ranking | None:
-        return await self._ranking(self.keys.users(version), user_id)
+        return await self._ranking(self.keys.user_hash(version, user_id), user_id)
 
     async def similar(self, version: str, item_id: str) -> Ranking | None:
         return await self._ranking(self.keys.similar(version), item_id)
