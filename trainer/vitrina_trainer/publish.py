@@ -9,7 +9,7 @@ the only per-user Python is slicing and encoding each user's blob.
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,7 +18,7 @@ import pandas as pd
 import redis
 
 from vitrina_shared.model_meta import Counts, ModelMeta
-from vitrina_shared.model_store import ModelStore
+from vitrina_shared.model_store import ModelStore, VersionWriter
 from vitrina_shared.redis_layout import POPULAR, encode_ranking
 from vitrina_shared.schema import Columns, EventType
 from vitrina_trainer.stages import progress
@@ -124,12 +124,10 @@ def publish(
     `recommendations`: user, item, score, rank; `similar`: target item (the product asked
     about), item, score, rank; `popular`: item, score, rank; `bought`: user, item.
     """
-    started = time.perf_counter()
     n_users = recommendations[Columns.USER].nunique()
-    n_similar = similar[Columns.TARGET_ITEM].nunique()
-    writer = store.begin()
-    try:
-        users = writer.write_users(
+
+    def write_users(writer: VersionWriter) -> int:
+        return writer.write_users(
             progress(
                 rankings(recommendations, Columns.USER, Columns.ITEM, bought),
                 desc="publishing users",
@@ -137,6 +135,30 @@ def publish(
                 unit=" users",
             )
         )
+
+    return publish_version(store, write_users, similar, popular, meta, keep)
+
+
+def publish_version(
+    store: ModelStore,
+    write_users: Callable[[VersionWriter], int],
+    similar: pd.DataFrame,
+    popular: pd.DataFrame,
+    meta: ModelMeta,
+    keep: int = 3,
+    writers_elsewhere: bool = False,
+) -> Published:
+    """`publish`, the users' lists written by `write_users(writer)`, which returns how many.
+
+    `writers_elsewhere`: other processes write with the version's id (Spark's executors); a
+    failed version then stays registered as unfinished, so the next `prune` also deletes what
+    a straggler wrote after the abort.
+    """
+    started = time.perf_counter()
+    n_similar = similar[Columns.TARGET_ITEM].nunique()
+    writer = store.begin()
+    try:
+        users = write_users(writer)
         similar_written = writer.write_similar(
             progress(
                 rankings(similar, Columns.TARGET_ITEM, Columns.ITEM),
@@ -166,7 +188,7 @@ def publish(
     except BaseException:
         log.error("publishing version %s failed: dropping it", writer.version)
         with contextlib.suppress(redis.RedisError):
-            store.abort(writer)
+            store.abort(writer, keep_registered=writers_elsewhere)
         raise
     seconds = time.perf_counter() - started
     log.info(

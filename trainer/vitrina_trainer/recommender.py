@@ -293,6 +293,25 @@ class TwoStageRecommender:
         copy.features = self.features.for_customers(shard)
         return copy
 
+    def set_product_state(
+        self,
+        items: np.ndarray,
+        popularity: np.ndarray,
+        statistics: dict[str, np.ndarray],
+        customers: int,
+    ) -> None:
+        """Popularity and product statistics of `items` (codes), and the number of customers,
+        counted over more events than were fitted on (the Spark engine's: all of them)."""
+        self._require_fitted()
+        popular = self._sources["popular"]
+        popular.item_scores = popular.item_scores.copy()
+        popular.item_scores[items] = popularity
+        for name, values in statistics.items():
+            column = self.features.item[name].copy()
+            column[items] = values
+            self.features.item[name] = column
+        self.features.n_users = customers
+
     def without_events(self) -> "TwoStageRecommender":
         """The fitted model without its event arrays (ids and what was learned stay): the
         smaller copy the Spark engine broadcasts to its executors."""
