@@ -81,7 +81,8 @@ def run_spark(settings: TrainerSettings, spark, dataset: Path, **more: object):
 
 def test_spark_publishes_the_default_engines_lists(spark, dataset, redis_url, tmp_path):
     settings = settings_for(redis_url, tmp_path)
-    default = run_default(settings, [dataset / "events.csv.gz"], dataset / "items.csv", None, CONFIG)
+    events, items = [dataset / "events.csv.gz"], dataset / "items.csv"
+    default = run_default(settings, events, items, None, CONFIG)
     on_spark = run_spark(settings, spark, dataset, chunk_events=1_000)
 
     assert on_spark.data.model_dump() == default.data.model_dump()
@@ -164,7 +165,7 @@ def test_a_killed_task_leaves_the_old_version_serving(spark, dataset, redis_url,
     def doomed() -> None:
         try:
             run_spark(settings, spark, dataset, chunk_events=200)
-        except BaseException as exc:  # noqa: BLE001 - the run must fail; the test checks how
+        except BaseException as exc:  # the run must fail; the test checks how it failed
             failed.append(exc)
 
     thread = threading.Thread(target=doomed)
