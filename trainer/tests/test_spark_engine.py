@@ -61,8 +61,10 @@ def dataset(tmp_path_factory) -> Path:
 
 
 def settings_for(redis_url: str, tmp_path: Path, **more: object) -> TrainerSettings:
-    values = {"REDIS_URL": redis_url, "DATA_DIR": tmp_path, "TRAINER_TOP_K": 50, **more}
-    return TrainerSettings(TRAINER_THREADS=1, TRAINER_SPARK_PARTITIONS=3, **values)
+    values = {"REDIS_URL": redis_url, "DATA_DIR": tmp_path, "TRAINER_TOP_K": 50}
+    return TrainerSettings(
+        **{**values, "TRAINER_THREADS": 1, "TRAINER_SPARK_PARTITIONS": 3, **more}
+    )
 
 
 def user_lists(store: ModelStore, version: str) -> dict[bytes, bytes]:
@@ -150,11 +152,14 @@ def test_bad_rows_are_counted_like_the_reader(spark, tmp_path):
 
 def _spark_workers() -> list[psutil.Process]:
     """The Python workers of this test process's own Spark (under its JVM)."""
-    return [
-        child
-        for child in psutil.Process().children(recursive=True)
-        if "pyspark" in " ".join(child.cmdline())
-    ]
+    workers = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "pyspark.daemon" in child.cmdline() or "pyspark.worker" in child.cmdline():
+                workers.append(child)
+        except psutil.Error:  # gone, or a zombie already
+            continue
+    return workers
 
 
 def test_a_killed_task_leaves_the_old_version_serving(spark, dataset, redis_url, tmp_path):
@@ -187,6 +192,7 @@ def test_a_killed_task_leaves_the_old_version_serving(spark, dataset, redis_url,
     thread.join(timeout=120)
 
     assert failed, "the run went on after its task was killed"
+    assert "Python worker exited" in str(failed[0])
     assert store.active_version() == old
     assert decode_ranking(next(iter(user_lists(store, old).values()))).items
     store.prune()
