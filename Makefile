@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYPROJECTS := shared/pyproject.toml trainer/pyproject.toml reco-service/pyproject.toml shop-service/pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test test-fast bench bench-data bench-trainer bench-reco bench-shop demo up down train clean
+.PHONY: help install lint format test test-fast bench bench-data bench-trainer bench-scale bench-reco bench-shop demo up down train clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ bench-data: $(STAMP) ## generate 10 million events and read them back
 
 bench-trainer: $(STAMP) ## a full training run on 100k users / 5M events; quality on the real data
 	$(PY) trainer/bench/bench_trainer.py
+
+bench-scale: $(STAMP) ## default engine vs Spark local[2] at 100k/200k/400k customers; the 10 M paper table
+	$(PY) trainer/bench/bench_scale.py
 
 bench-reco: $(STAMP) ## reco-service latency and throughput under wrk
 	$(PY) reco-service/bench/bench_reco.py

@@ -6,6 +6,7 @@ where each step runs (see the package's docstring); there is no EDA report on th
 """
 
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,7 +67,9 @@ def run(
                 loaded.frame, data.users, config, catalog, settings.spark_fit_customers
             )
             if sampled:
+                started = time.perf_counter()
                 item_state_on_spark(loaded.frame, model, data.users, partitions)
+                log.info("product state over all events in %.1f s", time.perf_counter() - started)
             similar = model.similar_items(settings.similar_k)
             popular = model.popular(settings.fallback_k)
         meta = ModelMeta(
@@ -104,6 +107,11 @@ def run(
                 writers_elsewhere=True,
             )
         loaded.frame.unpersist()
+    for shard in shards:
+        log.info(
+            "partition %d: %d users, %d events in %.1f s, worker peak %.0f MB",
+            shard.partition, shard.users, shard.events, shard.seconds, shard.peak_rss_mb,
+        )  # fmt: skip
     log.info(
         "run done in %.1f s: version %s is active (%d partitions, executors' peak %.0f MB)",
         stages.total_seconds,

@@ -7,6 +7,8 @@ model and written into the staged version. An executor's memory is the model plu
 whatever the number of customers.
 """
 
+import logging
+import pickle
 import resource
 import time
 from collections.abc import Iterator
@@ -21,6 +23,8 @@ from vitrina_shared.schema import Columns
 from vitrina_trainer.publish import bought_items, rankings
 from vitrina_trainer.recommender import TwoStageRecommender
 from vitrina_trainer.spark.reader import ROW
+
+log = logging.getLogger(__name__)
 
 CHUNK_EVENTS = 200_000
 RESULT_SCHEMA = "partition int, users long, events long, seconds double, peak_rss_mb double"
@@ -113,7 +117,9 @@ def score_on_executors(
     """Every customer scored and published by the executors; raises if any partition failed
     (after Spark's own retries: a retried partition rewrites the same lists)."""
     spark = events.sparkSession
-    shipped = spark.sparkContext.broadcast(model.without_events())
+    small = model.without_events()
+    log.info("broadcast model: %.1f MB", len(pickle.dumps(small, protocol=5)) / 2**20)
+    shipped = spark.sparkContext.broadcast(small)
     try:
         results = (
             events.repartition(partitions, Columns.USER)

@@ -44,4 +44,7 @@ def spark_session(master: str, app_name: str = "vitrina-trainer") -> "SparkSessi
     )
     # Read by pyspark when the context starts; executors of a cluster get the same path.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    return builder.getOrCreate()
+    spark = builder.getOrCreate()
+    if master.startswith("local"):  # 200 shuffle partitions cost more than they bring here
+        spark.conf.set("spark.sql.shuffle.partitions", 2 * spark.sparkContext.defaultParallelism)
+    return spark

@@ -1,0 +1,309 @@
+"""`make bench-scale`: the default engine against Spark local[2] as customers grow 4x, and the
+paper figures of a marketplace-size nightly run derived from the measured per-shard costs.
+
+1. Synthetic data (`vitrina-trainer generate`) of 100k, 200k and 400k customers over 20,000
+   products and 4 days (generated into data/bench-scale once); BENCH_SCALE_SIZES=5000,10000 for
+   a quick try. Each size is trained and published by `vitrina-trainer run` (default engine) and
+   `run --engine spark --spark-master local[2]`, each a child process whose tree is sampled with
+   psutil: wall time, peak RSS of the driver (the run's own process), of Spark's JVM and of each
+   Python worker (= executor task process); the Spark run also logs each partition's customers,
+   events, seconds and worker peak.
+2. Publishing alone, to one Redis and to a 3-master Redis Cluster: customers per second and
+   Redis bytes per customer's top-100.
+3. From those numbers, the table for 10 M customers x 1 M products x 1 B events on N executors.
+
+Writes data/bench-scale.json and data/bench-scale.md.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from vitrina_shared.model_store import ModelStore
+from vitrina_shared.redis_layout import encode_ranking
+from vitrina_shared.redis_server import PrivateRedis, PrivateRedisCluster
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+OUT = REPO / "data" / "bench-scale"
+ITEMS, DAYS, SEED = 20_000, 4, 42
+SIZES = tuple(
+    int(n) for n in os.environ.get("BENCH_SCALE_SIZES", "100000,200000,400000").split(",")
+)
+FIT_CUSTOMERS = 50_000
+PUBLISH_USERS = 200_000
+TOP_K = 100
+STAGE = re.compile(r"stage ([\w ]+): (?:done|FAILED) in ([\d.]+) s, rss (\d+) MB, peak (\d+) MB")
+PARTITION = re.compile(
+    r"partition (\d+): (\d+) users, (\d+) events in ([\d.]+) s, worker peak (\d+) MB"
+)
+BROADCAST = re.compile(r"broadcast model: ([\d.]+) MB")
+PRODUCT_STATE = re.compile(r"product state over all events in ([\d.]+) s")
+MB = 2**20
+
+# The marketplace of the paper table.
+TARGET_CUSTOMERS, TARGET_PRODUCTS, TARGET_EVENTS = 10_000_000, 1_000_000, 1_000_000_000
+CORES_PER_EXECUTOR = 4
+# Product-side bytes a worker holds per product beyond the bench's catalog: two factor models'
+# vectors ((64 + 2) float32 each), 50 co-occurrence neighbours (float32 + int32 index), ~20
+# float32/float64 statistics: from the model's configuration, not measured.
+BYTES_PER_PRODUCT = 2 * 66 * 4 + 50 * 8 + 20 * 8
+
+
+def dataset(users: int) -> Path:
+    out = OUT / f"users-{users}"
+    if not (out / "events.csv.gz").exists():
+        subprocess.run(
+            [
+                str(BIN / "vitrina-trainer"),
+                "generate",
+                "--out",
+                str(out),
+                "--users",
+                str(users),
+                "--items",
+                str(ITEMS),
+                "--days",
+                str(DAYS),
+                "--seed",
+                str(SEED),
+            ],
+            check=True,
+        )
+    return out
+
+
+class TreeSampler:
+    """Peak RSS of a process and each of its descendants, sampled every 0.2 s."""
+
+    def __init__(self, pid: int):
+        self.root = psutil.Process(pid)
+        self.peaks: dict[int, tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _kind(self, process: psutil.Process) -> str:
+        """Asked at every sample: Spark's launcher script becomes the JVM under the same pid."""
+        if process.pid == self.root.pid:
+            return "driver"
+        command = process.cmdline()
+        if process.name() == "java":
+            return "jvm"
+        return "worker" if "pyspark.daemon" in command or "pyspark.worker" in command else "other"
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            try:
+                processes = [self.root, *self.root.children(recursive=True)]
+            except psutil.Error:
+                return
+            for process in processes:
+                try:
+                    rss = process.memory_info().rss / MB
+                    kind = self._kind(process)
+                except psutil.Error:
+                    continue
+                peak = self.peaks.get(process.pid, (kind, 0.0))[1]
+                self.peaks[process.pid] = (kind, max(rss, peak))
+            time.sleep(0.2)
+
+    def stop(self) -> dict[str, list[float]]:
+        self._stop.set()
+        self._thread.join()
+        by_kind: dict[str, list[float]] = {}
+        for kind, peak in self.peaks.values():
+            by_kind.setdefault(kind, []).append(round(peak))
+        return by_kind
+
+
+def timed_run(data: Path, redis_url: str, engine: str) -> dict:
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "DATA_DIR": str(OUT / f"run-{engine}-{data.name}"),
+        "TRAINER_THREADS": "2" if engine == "default" else "1",
+        "TRAINER_SPARK_FIT_CUSTOMERS": str(FIT_CUSTOMERS),
+        "PYSPARK_SUBMIT_ARGS": "--driver-memory 2g pyspark-shell",
+    }
+    command = [str(BIN / "vitrina-trainer"), "run", "--events", str(data / "events.csv.gz")]
+    command += ["--items", str(data / "items.csv")]
+    if engine == "spark":
+        command += ["--engine", "spark", "--spark-master", "local[2]"]
+    log_path = OUT / f"run-{engine}-{data.name}.log"
+    print(f"$ {' '.join(command)}", flush=True)
+    started = time.perf_counter()
+    with log_path.open("w") as log:
+        child = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+        sampler = TreeSampler(child.pid)
+        code = child.wait()
+    wall = time.perf_counter() - started
+    peaks = sampler.stop()
+    text = log_path.read_text()
+    if code != 0:
+        print(text[-3000:])
+        raise SystemExit(f"{engine} run failed ({code}); log: {log_path}")
+    partitions = [
+        {"users": int(u), "events": int(e), "seconds": float(s), "worker_peak_mb": int(m)}
+        for _, u, e, s, m in PARTITION.findall(text)
+    ]
+    return {
+        "engine": engine,
+        "wall_s": round(wall, 1),
+        "driver_peak_mb": max(peaks.get("driver", [0])),
+        "jvm_peak_mb": max(peaks.get("jvm", [0])),
+        "worker_peaks_mb": sorted(peaks.get("worker", []), reverse=True),
+        "stages": {name: float(seconds) for name, seconds, _, _ in STAGE.findall(text)},
+        "partitions": partitions,
+        "broadcast_mb": float(m[0]) if (m := BROADCAST.findall(text)) else None,
+        "product_state_s": float(m[0]) if (m := PRODUCT_STATE.findall(text)) else None,
+    }
+
+
+def bench_publish(url: str, cluster: bool) -> dict:
+    """Writing pre-encoded top-100 lists through the model store's writer (one client)."""
+    rng = np.random.default_rng(0)
+    items = [str(i) for i in range(ITEMS)]
+    scores = np.sort(rng.random(TOP_K))[::-1]
+    blobs = [
+        (f"customer-{n}", encode_ranking([items[i] for i in rng.integers(0, ITEMS, TOP_K)], scores))
+        for n in range(PUBLISH_USERS)
+    ]
+    with ModelStore.from_url(url, timeout=120, cluster=cluster) as store:
+        nodes = store.client.get_primaries() if cluster else [None]
+        before = sum(_used(store, node) for node in nodes)
+        writer = store.begin()
+        started = time.perf_counter()
+        written = writer.write_users(blobs)
+        seconds = time.perf_counter() - started
+        used = sum(_used(store, node) for node in nodes) - before
+        per_node = [round(_used(store, node) / MB) for node in nodes]
+        store.abort(writer)
+    return {
+        "redis": "cluster of 3" if cluster else "single",
+        "customers_per_s": round(written / seconds),
+        "bytes_per_customer": round(used / written),
+        "used_mb_per_node": per_node,
+    }
+
+
+def _used(store: ModelStore, node: object) -> int:
+    if node is None:
+        return store.client.info("memory")["used_memory"]
+    return node.redis_connection.info("memory")["used_memory"]
+
+
+def paper(results: dict, publishing: list[dict], executors: int) -> dict:
+    """The nightly run at marketplace size on `executors` x 4 cores, from the largest Spark run."""
+    biggest = max(results)
+    spark = results[biggest]["spark"]
+    events = results[biggest]["events"]
+    cores = executors * CORES_PER_EXECUTOR
+    parts = spark["partitions"]
+    core_s_per_event = sum(p["seconds"] for p in parts) / sum(p["events"] for p in parts)
+    load_core_s_per_event = spark["stages"]["load"] * 2 / events  # local[2]: two cores
+    state_core_s_per_event = (spark["product_state_s"] or 0.0) * 2 / events
+    fit_s = spark["stages"]["fit"] - (spark["product_state_s"] or 0.0)
+    # The driver fits on FIT_CUSTOMERS customers; the marketplace's customers have more events.
+    events_per_customer = TARGET_EVENTS / TARGET_CUSTOMERS
+    bench_events_per_customer = events / biggest
+    fit_target_s = fit_s * events_per_customer / bench_events_per_customer
+    load_s = TARGET_EVENTS * load_core_s_per_event / cores
+    state_s = TARGET_EVENTS * state_core_s_per_event / cores
+    score_s = TARGET_EVENTS * core_s_per_event / cores
+    extra_products_mb = (TARGET_PRODUCTS - ITEMS) * BYTES_PER_PRODUCT / MB
+    worker_mb = max(p["worker_peak_mb"] for p in parts) + extra_products_mb
+    cluster = next(p for p in publishing if p["redis"] != "single")
+    return {
+        "executors": executors,
+        "cores": cores,
+        "load_min": round(load_s / 60, 1),
+        "fit_on_driver_min": round(fit_target_s / 60, 1),
+        "product_state_min": round(state_s / 60, 1),
+        "score_and_publish_min": round(score_s / 60, 1),
+        "total_min": round((load_s + fit_target_s + state_s + score_s) / 60, 1),
+        "memory_per_executor_gb": round(CORES_PER_EXECUTOR * worker_mb / 1024 + 2, 1),
+        "redis_gb_per_shard_of_3": round(
+            TARGET_CUSTOMERS * cluster["bytes_per_customer"] / 3 / 2**30, 1
+        ),
+        "publish_min_at_measured_rate_per_writer": round(
+            TARGET_CUSTOMERS / (cluster["customers_per_s"] * cores) / 60, 1
+        ),
+    }
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    print(f"sizes {SIZES}; load average {os.getloadavg()[0]:.1f}", flush=True)
+    results: dict[int, dict] = {}
+    with PrivateRedis() as redis_server:
+        for users in SIZES:
+            data = dataset(users)
+            results[users] = {}
+            for engine in ("default", "spark"):
+                run = timed_run(data, redis_server.url, engine)
+                results[users][engine] = run
+                print(json.dumps({users: run})[:1500], flush=True)
+            with ModelStore.from_url(redis_server.url) as store:
+                results[users]["events"] = store.versions()[0].meta["data"]["events"]
+                store.client.flushall()
+    publishing = []
+    with PrivateRedis() as single:
+        publishing.append(bench_publish(single.url, cluster=False))
+    with PrivateRedisCluster(masters=3) as cluster:
+        publishing.append(bench_publish(cluster.url, cluster=True))
+    print(json.dumps(publishing), flush=True)
+    table = [paper(results, publishing, n) for n in (10, 25, 50)]
+    report = {"sizes": results, "publishing": publishing, "paper": table}
+    (REPO / "data" / "bench-scale.json").write_text(json.dumps(report, indent=2))
+    (REPO / "data" / "bench-scale.md").write_text(markdown(report))
+    print(markdown(report))
+
+
+def markdown(report: dict) -> str:
+    lines = [
+        "| customers | events | engine | wall s | driver peak MB | JVM peak MB | "
+        "worker peaks MB | partitions |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for users, runs in report["sizes"].items():
+        for engine in ("default", "spark"):
+            run = runs[engine]
+            workers = ", ".join(map(str, run["worker_peaks_mb"][:4])) or "–"
+            lines.append(
+                f"| {int(users):,} | {runs['events']:,} | {engine} | {run['wall_s']} | "
+                f"{run['driver_peak_mb']} | {run['jvm_peak_mb'] or '–'} | {workers} | "
+                f"{len(run['partitions']) or '–'} |"
+            )
+    lines += [
+        "",
+        "| Redis | customers/s (one writer) | bytes per customer (top-100) |",
+        "|---|---|---|",
+    ]
+    for p in report["publishing"]:
+        lines.append(f"| {p['redis']} | {p['customers_per_s']:,} | {p['bytes_per_customer']:,} |")
+    lines += [
+        "",
+        "| executors (x4 cores) | load min | fit min | product state min | score+publish min | "
+        "total min | GB per executor | Redis GB per shard (3) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in report["paper"]:
+        lines.append(
+            f"| {row['executors']} | {row['load_min']} | {row['fit_on_driver_min']} | "
+            f"{row['product_state_min']} | {row['score_and_publish_min']} | {row['total_min']} | "
+            f"{row['memory_per_executor_gb']} | {row['redis_gb_per_shard_of_3']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
