@@ -20,7 +20,7 @@ $(STAMP): requirements-dev.txt $(PYPROJECTS)
 
 install: $(STAMP) ## create .venv and install every package (editable) with the dev tools
 
-DOCKERFILES := trainer/Dockerfile reco-service/Dockerfile shop-service/Dockerfile
+DOCKERFILES := trainer/Dockerfile trainer/Dockerfile.spark reco-service/Dockerfile shop-service/Dockerfile
 ENV_FILE ?= deploy/.env
 
 lint: $(STAMP) ## ruff, hadolint on every Dockerfile, the compose file against the compose spec

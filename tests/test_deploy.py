@@ -22,7 +22,10 @@ PACKAGES = {
     "reco-service/Dockerfile": ("reco-service", RecoSettings),
     "shop-service/Dockerfile": ("shop-service", ShopSettings),
 }
-BUILT = {name: spec for name, spec in SERVICES.items() if "build" in spec}
+BUILT = {
+    name: spec for name, spec in SERVICES.items() if "build" in spec and "profiles" not in spec
+}
+SPARK = {name: spec for name, spec in SERVICES.items() if "spark" in spec.get("profiles", [])}
 
 
 def settings_aliases(settings: type) -> set[str]:
@@ -46,6 +49,21 @@ def test_every_built_service_uses_a_known_dockerfile():
     for spec in BUILT.values():
         assert spec["build"]["context"] == "."
         assert spec["build"]["dockerfile"] in PACKAGES
+
+
+def test_the_spark_profile_is_self_contained_and_the_rest_needs_no_java():
+    assert set(SPARK) == {"spark-master", "spark-worker", "trainer-spark"}
+    for spec in SPARK.values():
+        assert spec["build"] == {"context": ".", "dockerfile": "trainer/Dockerfile.spark"}
+    assert "jre" in (REPO / "trainer" / "Dockerfile.spark").read_text()
+    for dockerfile in PACKAGES:
+        assert "jre" not in (REPO / dockerfile).read_text()
+        assert "[spark]" not in (REPO / dockerfile).read_text()
+    from vitrina_trainer.cli import build_parser
+
+    args = build_parser().parse_args(SPARK["trainer-spark"]["command"])
+    assert args.engine == "spark"
+    assert args.spark_master == "spark://spark-master:7077"
 
 
 @pytest.mark.parametrize("service", sorted(BUILT))
