@@ -221,23 +221,37 @@ def _used(store: ModelStore, node: object) -> int:
     return node.redis_connection.info("memory")["used_memory"]
 
 
+def _marginal(results: dict, seconds_of) -> float:
+    """Seconds per event between the two largest sizes (fixed costs, e.g. starting Spark's
+    Python workers, cancel out); the largest size alone when there is one."""
+    sizes = sorted(results)
+    big = results[sizes[-1]]
+    if len(sizes) == 1:
+        return seconds_of(big["spark"]) / big["events"]
+    small = results[sizes[-2]]
+    extra = seconds_of(big["spark"]) - seconds_of(small["spark"])
+    return max(extra, 0.0) / (big["events"] - small["events"])
+
+
 def paper(results: dict, publishing: list[dict], executors: int) -> dict:
-    """The nightly run at marketplace size on `executors` x 4 cores, from the largest Spark run."""
+    """The nightly run at marketplace size on `executors` x 4 cores, from the Spark runs.
+
+    Load and product state: marginal seconds per event on local[2] (two cores busy); scoring and
+    publishing: the partitions' own seconds per event (each on one core); the driver's fit:
+    measured at FIT_CUSTOMERS customers, scaled by the marketplace's events per customer.
+    """
     biggest = max(results)
     spark = results[biggest]["spark"]
-    events = results[biggest]["events"]
     cores = executors * CORES_PER_EXECUTOR
     parts = spark["partitions"]
     core_s_per_event = sum(p["seconds"] for p in parts) / sum(p["events"] for p in parts)
-    load_core_s_per_event = spark["stages"]["load"] * 2 / events  # local[2]: two cores
-    state_core_s_per_event = (spark["product_state_s"] or 0.0) * 2 / events
+    load_core_s = 2 * _marginal(results, lambda run: run["stages"]["load"])
+    state_core_s = 2 * _marginal(results, lambda run: run["product_state_s"] or 0.0)
     fit_s = spark["stages"]["fit"] - (spark["product_state_s"] or 0.0)
-    # The driver fits on FIT_CUSTOMERS customers; the marketplace's customers have more events.
-    events_per_customer = TARGET_EVENTS / TARGET_CUSTOMERS
-    bench_events_per_customer = events / biggest
-    fit_target_s = fit_s * events_per_customer / bench_events_per_customer
-    load_s = TARGET_EVENTS * load_core_s_per_event / cores
-    state_s = TARGET_EVENTS * state_core_s_per_event / cores
+    scale_fit = (TARGET_EVENTS / TARGET_CUSTOMERS) / (results[biggest]["events"] / biggest)
+    fit_target_s = fit_s * scale_fit
+    load_s = TARGET_EVENTS * load_core_s / cores
+    state_s = TARGET_EVENTS * state_core_s / cores
     score_s = TARGET_EVENTS * core_s_per_event / cores
     extra_products_mb = (TARGET_PRODUCTS - ITEMS) * BYTES_PER_PRODUCT / MB
     worker_mb = max(p["worker_peak_mb"] for p in parts) + extra_products_mb
@@ -254,9 +268,15 @@ def paper(results: dict, publishing: list[dict], executors: int) -> dict:
         "redis_gb_per_shard_of_3": round(
             TARGET_CUSTOMERS * cluster["bytes_per_customer"] / 3 / 2**30, 1
         ),
-        "publish_min_at_measured_rate_per_writer": round(
-            TARGET_CUSTOMERS / (cluster["customers_per_s"] * cores) / 60, 1
-        ),
+        "inputs": {
+            "score_core_s_per_event": core_s_per_event,
+            "load_core_s_per_event": load_core_s,
+            "product_state_core_s_per_event": state_core_s,
+            "fit_s_measured": fit_s,
+            "fit_scale": scale_fit,
+            "worker_peak_mb_measured": max(p["worker_peak_mb"] for p in parts),
+            "extra_products_mb": extra_products_mb,
+        },
     }
 
 
@@ -275,6 +295,7 @@ def main() -> None:
             with ModelStore.from_url(redis_server.url) as store:
                 results[users]["events"] = store.versions()[0].meta["data"]["events"]
                 store.client.flushall()
+            (REPO / "data" / "bench-scale.json").write_text(json.dumps({"sizes": results}))
     publishing = []
     with PrivateRedis() as single:
         publishing.append(bench_publish(single.url, cluster=False))
