@@ -136,7 +136,7 @@ def test_a_shard_of_customers_gets_the_lists_of_the_whole_model(
     shard_users = [f"u{n}" for n in range(0, 40, 3)]
     shard = shop_events[shop_events[Columns.USER].isin(shard_users)]
     whole = model.recommend(shard_users, 10)
-    alone = model.without_events().for_customers(shard).recommend(shard_users, 10)
+    alone = model.without_events(threads=1).for_customers(shard).recommend(shard_users, 10)
     pd.testing.assert_frame_equal(alone, whole)
 
 

@@ -312,13 +312,24 @@ class TwoStageRecommender:
             self.features.item[name] = column
         self.features.n_users = customers
 
-    def without_events(self) -> "TwoStageRecommender":
+    def without_events(self, threads: int | None = None) -> "TwoStageRecommender":
         """The fitted model without its event arrays (ids and what was learned stay): the
-        smaller copy the Spark engine broadcasts to its executors."""
+        smaller copy the Spark engine broadcasts to its executors, scoring on `threads` threads
+        (one per Spark task) instead of the driver's."""
         data = self._require_fitted()
         copy = object.__new__(TwoStageRecommender)
         copy.__dict__.update(self.__dict__)
         copy._data = data.select(np.zeros(len(data), bool))
+        if threads is not None:
+            copy._ranker = object.__new__(Ranker)
+            copy._ranker.__dict__.update(self._ranker.__dict__)
+            copy._ranker.params = {**self._ranker.params, "n_jobs": threads}
+            copy._sources = {}
+            for name, source in self._sources.items():
+                copy._sources[name] = object.__new__(type(source))
+                copy._sources[name].__dict__.update(source.__dict__)
+                if hasattr(source, "threads"):
+                    copy._sources[name].threads = threads
         return copy
 
     def _require_fitted(self) -> Interactions:

@@ -117,7 +117,7 @@ def score_on_executors(
     """Every customer scored and published by the executors; raises if any partition failed
     (after Spark's own retries: a retried partition rewrites the same lists)."""
     spark = events.sparkSession
-    small = model.without_events()
+    small = model.without_events(threads=1)
     log.info("broadcast model: %.1f MB", len(pickle.dumps(small, protocol=5)) / 2**20)
     shipped = spark.sparkContext.broadcast(small)
     try:
