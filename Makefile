@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYPROJECTS := shared/pyproject.toml trainer/pyproject.toml reco-service/pyproject.toml shop-service/pyproject.toml sim/pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock lint format test test-fast mutation bench bench-data bench-trainer bench-reco replay-reco bench-shop demo simulate up down train clean
+.PHONY: help install lock lint format test test-fast mutation bench bench-data bench-trainer bench-scale bench-reco replay-reco bench-shop demo simulate up down train clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -20,7 +20,7 @@ $(STAMP): requirements-dev.txt $(PYPROJECTS)
 
 install: $(STAMP) ## create .venv and install every package (editable) with the dev tools
 
-DOCKERFILES := trainer/Dockerfile reco-service/Dockerfile shop-service/Dockerfile
+DOCKERFILES := trainer/Dockerfile trainer/Dockerfile.spark reco-service/Dockerfile shop-service/Dockerfile
 ENV_FILE ?= deploy/.env
 # The compose command: `make up COMPOSE=docker-compose` (v1) or any wrapper with its arguments.
 COMPOSE ?= docker compose
@@ -54,6 +54,9 @@ bench-data: $(STAMP) ## generate 10 million events and read them back
 
 bench-trainer: $(STAMP) ## a full training run on 100k users / 5M events; quality on the real data
 	$(PY) trainer/bench/bench_trainer.py
+
+bench-scale: $(STAMP) ## default engine vs Spark local[2] at 100k/200k/400k customers; the 10 M paper table
+	$(PY) trainer/bench/bench_scale.py
 
 bench-reco: $(STAMP) ## reco-service latency and throughput under wrk, 1 and 2 workers (ROUNDS=n: best of n)
 	$(PY) reco-service/bench/bench_reco.py --rounds $(or $(ROUNDS),1)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from vitrina_shared.redis_server import PrivateRedis
+from vitrina_shared.redis_server import PrivateRedis, PrivateRedisCluster
 
 REPO = Path(__file__).resolve().parent
 DATASETS = REPO.parent / "shared" / "datasets"
@@ -33,6 +33,22 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_server() -> Iterator[PrivateRedisCluster]:
+    """A Redis Cluster of three private masters on loopback ports, for the whole run."""
+    with PrivateRedisCluster(masters=3) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def redis_cluster_url(redis_cluster_server: PrivateRedisCluster) -> Iterator[str]:
+    """The cluster's first node, every node flushed."""
+    for node in redis_cluster_server.nodes:
+        with redis.Redis.from_url(node.url) as client:
+            client.flushall()
+    yield redis_cluster_server.url
 
 
 @pytest.fixture(scope="session")

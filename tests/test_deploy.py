@@ -22,7 +22,10 @@ PACKAGES = {
     "reco-service/Dockerfile": ("reco-service", RecoSettings),
     "shop-service/Dockerfile": ("shop-service", ShopSettings),
 }
-BUILDERS = {name: spec for name, spec in SERVICES.items() if "build" in spec}
+# The default stack's services; the `spark` profile's are checked on their own below.
+BUILDERS = {
+    name: spec for name, spec in SERVICES.items() if "build" in spec and "profiles" not in spec
+}
 # The services that run an image of ours: built by them, or by another service naming the image.
 BUILT = {
     name: {**spec, "build": BUILDERS[builder]["build"]}
@@ -30,6 +33,7 @@ BUILT = {
     for builder in BUILDERS
     if name == builder or ("image" in spec and spec["image"] == BUILDERS[builder].get("image"))
 }
+SPARK = {name: spec for name, spec in SERVICES.items() if "spark" in spec.get("profiles", [])}
 
 
 def settings_aliases(settings: type) -> set[str]:
@@ -87,6 +91,21 @@ def test_the_trainer_image_checks_that_a_model_is_served():
     text = (REPO / "trainer" / "Dockerfile").read_text()
     assert '  CMD ["vitrina-trainer", "health"]' in text  # the HEALTHCHECK's second line
     build_parser().parse_args(["health"])
+
+
+def test_the_spark_profile_is_self_contained_and_the_rest_needs_no_java():
+    assert set(SPARK) == {"spark-master", "spark-worker", "trainer-spark"}
+    for spec in SPARK.values():
+        assert spec["build"] == {"context": ".", "dockerfile": "trainer/Dockerfile.spark"}
+    assert "jre" in (REPO / "trainer" / "Dockerfile.spark").read_text()
+    for dockerfile in PACKAGES:
+        assert "jre" not in (REPO / dockerfile).read_text()
+        assert "[spark]" not in (REPO / dockerfile).read_text()
+    from vitrina_trainer.cli import build_parser
+
+    args = build_parser().parse_args(SPARK["trainer-spark"]["command"])
+    assert args.engine == "spark"
+    assert args.spark_master == "spark://spark-master:7077"
 
 
 @pytest.mark.parametrize("service", sorted(BUILT))

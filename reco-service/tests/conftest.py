@@ -160,3 +160,15 @@ def published_service_with_auth(redis_server: PrivateRedis) -> Iterator[str]:
     """The same with `RECO_API_TOKEN=API_TOKEN`: every endpoint but health and docs needs it."""
     with serving_published(redis_server.url, RECO_API_TOKEN=API_TOKEN) as base:
         yield base
+
+
+@pytest.fixture
+def serve_at() -> Iterator[Callable[..., httpx.Client]]:
+    """`serve_at(redis_url, **settings)`: like `serve`, on any Redis (e.g. a cluster's node)."""
+    with ExitStack() as started:
+
+        def start(redis_url: str, **overrides: Any) -> httpx.Client:
+            base = started.enter_context(serving(settings_for(redis_url, **overrides)))
+            return started.enter_context(httpx.Client(base_url=base, timeout=10))
+
+        yield start

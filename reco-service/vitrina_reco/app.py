@@ -119,6 +119,7 @@ def create_app(settings: RecoSettings | None = None) -> FastAPI:
             settings.redis_prefix,
             settings.redis_timeout,
             settings.version_ttl_seconds,
+            settings.redis_cluster,
         )
         try:
             yield

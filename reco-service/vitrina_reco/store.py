@@ -16,10 +16,10 @@ from typing import TypeVar
 
 import orjson
 from pydantic import ValidationError
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from vitrina_reco.blending import Event
 from vitrina_reco.pipelining import HashReader, ScriptRunner
@@ -157,8 +157,22 @@ class RecoStore:
         self._session = ScriptRunner(client, SESSION_SCRIPT)
 
     @classmethod
-    def connect(cls, url: str, prefix: str, timeout: float, version_ttl: float) -> "RecoStore":
-        """A pooled hiredis client; connecting, reading and waiting for a connection are bounded."""
+    def connect(
+        cls, url: str, prefix: str, timeout: float, version_ttl: float, cluster: bool = False
+    ) -> "RecoStore":
+        """A pooled hiredis client; connecting, reading and waiting for a connection are bounded.
+
+        With `cluster`, `url` names any node of a Redis Cluster; the client finds the others.
+        """
+        if cluster:
+            client = RedisCluster.from_url(
+                url,
+                max_connections=POOL_SIZE,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), retries=1),
+            )
+            return cls(client, RedisKeys(prefix, cluster=True), timeout, version_ttl)
         pool = BlockingConnectionPool.from_url(
             url,
             max_connections=POOL_SIZE,
@@ -183,7 +197,7 @@ class RecoStore:
             raise StoreUnavailableError(
                 f"Redis did not answer within {self.timeout * 1000:.0f} ms"
             ) from exc
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             raise StoreUnavailableError(f"Redis unavailable: {exc}") from exc
 
     async def state(self) -> ModelState:
@@ -262,6 +276,9 @@ class RecoStore:
                 f"stored ranking {key}[{field}] is unreadable: {exc}"
             ) from exc
 
+    async def user_ranking(self, version: str, user_id: str) -> Ranking | None:
+        return await self._ranking(self.keys.user_hash(version, user_id), user_id)
+
     async def similar(self, version: str, item_id: str) -> Ranking | None:
         return await self._ranking(self.keys.similar(version), item_id)
 
@@ -271,8 +288,12 @@ class RecoStore:
         """Everything a re-ranked answer needs, in one EVALSHA.
 
         The user's stored list, the newest `recent` events of the user and of the visitor
-        (merged, newest first) and the similar lists of their products.
+        (merged, newest first) and the similar lists of their products. On a Redis Cluster
+        these keys lie in different slots, which no script may read together: there the answer
+        is the stored list alone (one HGET), not re-ranked.
         """
+        if self.keys.cluster:
+            return Session(ranking=await self.user_ranking(version, user_id), events=[], similar={})
         keys = [self.keys.users(version), self.keys.similar(version)]
         keys.append(self.keys.recent(USER, user_id))
         if visitor_id is not None:

@@ -89,7 +89,7 @@ def find_event_files(paths: str | Path | Sequence[str | Path]) -> list[Path]:
     return found
 
 
-def _batches(path: Path, cleaner: "_Cleaner") -> Iterator[pa.RecordBatch]:
+def _batches(path: Path, cleaner: "EventCleaner") -> Iterator[pa.RecordBatch]:
     """The file's rows as batches with every column read as text, so nothing is mis-parsed.
 
     A file that is not what its name says (garbage, a truncated gzip stream, a broken Parquet
@@ -198,8 +198,12 @@ def breaks_id_rule(ids: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Arra
     return pc.invert(ok)
 
 
-class _Cleaner:
-    """Turns raw text batches into clean Arrow tables, counting what it skips."""
+class EventCleaner:
+    """Turns raw text batches into clean Arrow tables, counting what it skips.
+
+    Used batch by batch, it is the same rules wherever the batches come from: the files read
+    here, or Arrow batches on Spark's executors (the trainer's Spark engine).
+    """
 
     def __init__(self) -> None:
         self.rows_read = 0
@@ -299,13 +303,22 @@ class _Cleaner:
         return exploded
 
 
-def _finish(tables: list[pa.Table], cleaner: _Cleaner, sources: list[str]) -> EventLog:
-    table = pa.concat_tables(tables) if tables else _Cleaner().clean(_empty_batch())
+def event_frame(table: pa.Table, skipped: Counter[str] | None = None) -> pd.DataFrame:
+    """Clean events as the reader hands them out.
+
+    Ids categorical (coded in order of first appearance), duplicates dropped and counted in
+    `skipped`, sorted by time.
+    """
     for name in CATEGORICAL:
         table = table.set_column(
             table.column_names.index(name), name, pc.dictionary_encode(table[name]).combine_chunks()
         )
-    events = _drop_duplicates_and_sort(table.to_pandas(), cleaner.skipped)
+    return _drop_duplicates_and_sort(table.to_pandas(), Counter() if skipped is None else skipped)
+
+
+def _finish(tables: list[pa.Table], cleaner: EventCleaner, sources: list[str]) -> EventLog:
+    table = pa.concat_tables(tables) if tables else EventCleaner().clean(_empty_batch())
+    events = event_frame(table, cleaner.skipped)
     rows = max(cleaner.rows_read, 1)
     return EventLog(
         events=events,
@@ -331,7 +344,7 @@ def _empty_batch() -> pa.RecordBatch:
 def read_events(paths: str | Path | Sequence[str | Path], progress: bool = False) -> EventLog:
     """Read and clean every event file; raises `EventReadError` when nothing valid is left."""
     files = find_event_files(paths)
-    cleaner = _Cleaner()
+    cleaner = EventCleaner()
     tables = []
     batches: Iterable[pa.RecordBatch] = (
         batch for path in files for batch in _batches(path, cleaner)
@@ -355,7 +368,7 @@ def read_events(paths: str | Path | Sequence[str | Path], progress: bool = False
 def clean_events(raw: pd.DataFrame, source: str = "frame") -> EventLog:
     """Clean a frame already in the export's columns (e.g. the shop's event log) like a file."""
     _check_columns(source, raw.columns)
-    cleaner = _Cleaner()
+    cleaner = EventCleaner()
     columns = [name for name in Raw.ALL if name in raw.columns]
     # Arrow writes numbers, dates and times as text the way the CSV path reads them back.
     arrays = [pc.cast(pa.array(raw[name], from_pandas=True), pa.string()) for name in columns]

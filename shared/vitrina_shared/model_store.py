@@ -1,7 +1,9 @@
 """The registry of model versions in Redis: write a version aside, then switch to it in one step.
 
 A run that fails or is killed before `activate` leaves the active version untouched; what it wrote
-stays registered in the `building` set until `prune` removes it.
+stays registered in the `building` set until `prune` removes it. The same code runs on one Redis
+and on a Redis Cluster (`REDIS_CLUSTER=true`): the registry's keys share a slot there
+(`redis_layout`), so `activate` is still one atomic step.
 """
 
 import secrets
@@ -14,6 +16,7 @@ from typing import Any, Self
 
 import orjson
 import redis
+from redis.exceptions import RedisClusterException
 
 from vitrina_shared.redis_layout import RedisKeys
 from vitrina_shared.settings import VitrinaSettings, hide_password
@@ -28,6 +31,11 @@ RENEW_OWN_LOCK = (
 )
 RELEASE_OWN_LOCK = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+)
+# Active pointer, published set and building set in one step (one slot on a cluster).
+ACTIVATE = (
+    "redis.call('set', KEYS[1], ARGV[1]); redis.call('zadd', KEYS[2], ARGV[2], ARGV[1]); "
+    "redis.call('srem', KEYS[3], ARGV[1])"
 )
 
 
@@ -73,6 +81,21 @@ class VersionWriter:
             written += len(batch)
         return written
 
+    def _write_users(self, pairs: Iterable[tuple[str, bytes]]) -> int:
+        """Each batch in one round trip (per node): a command per bucket hash on a cluster."""
+        written = 0
+        for batch in _batches(pairs, WRITE_BATCH):
+            by_key: dict[str, dict[str, bytes]] = {}
+            for user, blob in batch.items():
+                by_key.setdefault(self.keys.user_hash(self.version, user), {})[user] = blob
+            with self.client.pipeline(transaction=False) as pipe:
+                for key, mapping in by_key.items():
+                    pipe.hset(key, mapping=mapping)
+                pipe.execute()
+            self.renew_lock()
+            written += len(batch)
+        return written
+
     def renew_lock(self) -> None:
         if not self.client.eval(RENEW_OWN_LOCK, 1, self.keys.lock, self.version, LOCK_SECONDS):
             raise PublishError(
@@ -81,7 +104,7 @@ class VersionWriter:
 
     def write_users(self, pairs: Iterable[tuple[str, bytes]]) -> int:
         """Store each user's encoded ranking; returns how many were written."""
-        return self._write_hash(self.keys.users(self.version), pairs)
+        return self._write_users(pairs)
 
     def write_similar(self, pairs: Iterable[tuple[str, bytes]]) -> int:
         return self._write_hash(self.keys.similar(self.version), pairs)
@@ -99,25 +122,42 @@ class ModelStore:
     `connect` checks that Redis answers; `close` (or a `with` block) hands the connections back.
     """
 
-    def __init__(self, client: redis.Redis, prefix: str = "vitrina"):
+    def __init__(
+        self,
+        client: redis.Redis | redis.RedisCluster,
+        prefix: str = "vitrina",
+        cluster: bool = False,
+    ):
         self.client = client
-        self.keys = RedisKeys(prefix)
+        self.keys = RedisKeys(prefix, cluster)
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "vitrina", timeout: float = 30.0) -> Self:
-        """A store on `url`, unchecked: the first command finds out whether Redis answers."""
-        client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=5)
-        return cls(client, prefix)
+    def from_url(
+        cls, url: str, prefix: str = "vitrina", timeout: float = 30.0, cluster: bool = False
+    ) -> Self:
+        """A store on `url` (any node of it when `cluster`), unchecked.
+
+        The first command finds out whether Redis answers.
+        """
+        options = {"socket_timeout": timeout, "socket_connect_timeout": 5}
+        if cluster:
+            return cls(redis.RedisCluster.from_url(url, **options), prefix, cluster=True)
+        return cls(redis.Redis.from_url(url, **options), prefix)
 
     @classmethod
     def connect(cls, settings: VitrinaSettings, timeout: float = 30.0) -> Self:
         """The store at the settings' `REDIS_URL` under their `REDIS_PREFIX`, after a ping."""
-        store = cls.from_url(settings.redis_url, settings.redis_prefix, timeout)
+        shown = hide_password(settings.redis_url)
+        try:
+            store = cls.from_url(
+                settings.redis_url, settings.redis_prefix, timeout, settings.redis_cluster
+            )
+        except (redis.RedisError, RedisClusterException) as exc:  # asks for the slots at once
+            raise StoreUnreachableError(f"Redis Cluster at {shown} is unreachable: {exc}") from exc
         try:
             store.client.ping()
         except redis.RedisError as exc:
             store.close()
-            shown = hide_password(settings.redis_url)
             raise StoreUnreachableError(f"Redis at {shown} is unreachable: {exc}") from exc
         return store
 
@@ -158,10 +198,19 @@ class ModelStore:
         self.client.sadd(self.keys.building, version)
         return VersionWriter(self.client, self.keys, version)
 
-    def abort(self, writer: VersionWriter) -> None:
-        """Drop a version that will not be activated, and release the lock."""
+    def writer(self, version: str) -> VersionWriter:
+        """A writer on a version another process `begin`s and activates (a Spark executor's)."""
+        return VersionWriter(self.client, self.keys, version)
+
+    def abort(self, writer: VersionWriter, keep_registered: bool = False) -> None:
+        """Drop a version that will not be activated, and release the lock.
+
+        `keep_registered` leaves its id in the `building` set, so the next `prune` deletes
+        again whatever a straggling writer (a Spark task being cancelled) adds after this.
+        """
         self.client.unlink(*self.keys.version_keys(writer.version))
-        self.client.srem(self.keys.building, writer.version)
+        if not keep_registered:
+            self.client.srem(self.keys.building, writer.version)
         self._release(writer.version)
 
     def activate(self, version: str) -> None:
@@ -169,11 +218,8 @@ class ModelStore:
         if not self.client.exists(self.keys.meta(version)):
             raise PublishError(f"version {version} has no metadata: it was never fully written")
         now = datetime.now(UTC).timestamp()
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.set(self.keys.active, version)
-            pipe.zadd(self.keys.versions, {version: now})
-            pipe.srem(self.keys.building, version)
-            pipe.execute()
+        keys = (self.keys.active, self.keys.versions, self.keys.building)
+        self.client.eval(ACTIVATE, len(keys), *keys, version, now)
         self._release(version)
 
     def _release(self, version: str) -> None:
@@ -186,7 +232,10 @@ class ModelStore:
         entries = self.client.zrevrange(self.keys.versions, 0, -1, withscores=True)
         if not entries:
             return []
-        metas = self.client.mget([self.keys.meta(v.decode()) for v, _ in entries])
+        with self.client.pipeline(transaction=False) as pipe:  # the metas lie in many slots
+            for v, _ in entries:
+                pipe.get(self.keys.meta(v.decode()))
+            metas = pipe.execute()
         return [
             VersionInfo(
                 version=v.decode(),

@@ -26,8 +26,17 @@ Recent events are written by reco-service's `POST /events` for a customer (`kind
 anonymous visitor (`visitor`): one `{item id},{event type},{unix seconds}` entry per event (ids
 hold no comma), capped to the newest `RECO_RECENT_EVENTS` and expiring `RECO_RECENT_TTL_SECONDS`
 after the last write. They belong to no model version: a switch of versions keeps them.
+
+On a Redis Cluster (`RedisKeys(cluster=True)`) the first four keys carry the hash tag
+``{prefix}`` — written ``{vitrina}:active`` — so they share one slot and the switch to a new
+version stays one transaction; and the users' hash is cut into `USER_BUCKETS` hashes,
+``{prefix}:v:{version}:users:{bucket}``, a user's bucket being the CRC-32 of their id, so the
+users spread over every shard while a user's list is still one `HGET` away. Session
+re-ranking reads several keys in one script, which a cluster allows only within a slot: there
+reco-service serves the stored list without it.
 """
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -43,25 +52,39 @@ class RankingFormatError(ValueError):
     """A stored ranking is not the JSON `encode_ranking` writes (corrupt or foreign data)."""
 
 
+USER_BUCKETS = 1024
+
+
+def user_bucket(user_id: str) -> int:
+    """The bucket of a user's list on a Redis Cluster: the same in the trainer and the reader."""
+    return zlib.crc32(user_id.encode()) % USER_BUCKETS
+
+
 @dataclass(frozen=True)
 class RedisKeys:
     prefix: str = "vitrina"
+    cluster: bool = False
+
+    @property
+    def _registry(self) -> str:
+        """The prefix of the registry's keys: a hash tag on a cluster, so they share a slot."""
+        return f"{{{self.prefix}}}" if self.cluster else self.prefix
 
     @property
     def active(self) -> str:
-        return f"{self.prefix}:active"
+        return f"{self._registry}:active"
 
     @property
     def versions(self) -> str:
-        return f"{self.prefix}:versions"
+        return f"{self._registry}:versions"
 
     @property
     def building(self) -> str:
-        return f"{self.prefix}:building"
+        return f"{self._registry}:building"
 
     @property
     def lock(self) -> str:
-        return f"{self.prefix}:lock"
+        return f"{self._registry}:lock"
 
     @property
     def pinned(self) -> str:
@@ -71,7 +94,20 @@ class RedisKeys:
         return f"{self.prefix}:v:{version}:meta"
 
     def users(self, version: str) -> str:
+        """The users' hash; on a cluster the stem of the bucket hashes (`user_hash`)."""
         return f"{self.prefix}:v:{version}:users"
+
+    def user_hash(self, version: str, user_id: str) -> str:
+        """The hash that holds `user_id`'s list."""
+        if not self.cluster:
+            return self.users(version)
+        return f"{self.users(version)}:{user_bucket(user_id)}"
+
+    def user_hashes(self, version: str) -> list[str]:
+        """Every hash of the version's user lists."""
+        if not self.cluster:
+            return [self.users(version)]
+        return [f"{self.users(version)}:{bucket}" for bucket in range(USER_BUCKETS)]
 
     def similar(self, version: str) -> str:
         return f"{self.prefix}:v:{version}:similar"
@@ -86,7 +122,7 @@ class RedisKeys:
     def version_keys(self, version: str) -> list[str]:
         return [
             self.meta(version),
-            self.users(version),
+            *self.user_hashes(version),
             self.similar(version),
             self.fallbacks(version),
         ]

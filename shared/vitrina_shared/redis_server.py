@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -45,9 +46,12 @@ class PrivateRedis:
     without it the server keeps nothing on disk.
     """
 
-    def __init__(self, port: int | None = None, data_dir: Path | None = None):
+    def __init__(
+        self, port: int | None = None, data_dir: Path | None = None, args: Sequence[str] = ()
+    ):
         self.port = port or free_port()
         self.data_dir = data_dir
+        self.args = list(args)
         self.process: subprocess.Popen | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
 
@@ -71,6 +75,7 @@ class PrivateRedis:
             "--daemonize", "no",
             "--loglevel", "warning",
             *persistence,
+            *self.args,
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
@@ -111,6 +116,72 @@ class PrivateRedis:
             self._tmp = None
 
     def __enter__(self) -> "PrivateRedis":
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class PrivateRedisCluster:
+    """A Redis Cluster of `masters` private servers on loopback ports, no replicas.
+
+    The slots are split evenly between them and they meet each other; `url` names the first
+    node.
+    """
+
+    SLOTS = 16384
+
+    def __init__(self, masters: int = 3):
+        # The bus port is given too: the default, port + 10000, may be taken or past 65535.
+        self.bus_ports = [free_port() for _ in range(masters)]
+        self.nodes = [
+            PrivateRedis(args=["--cluster-enabled", "yes", "--cluster-port", str(bus)])
+            for bus in self.bus_ports
+        ]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    def start(self, timeout: float = 20.0) -> "PrivateRedisCluster":
+        try:
+            for node in self.nodes:
+                node.start()
+            share = self.SLOTS // len(self.nodes)
+            for index, node in enumerate(self.nodes):
+                last = self.SLOTS - 1 if index == len(self.nodes) - 1 else (index + 1) * share - 1
+                with redis.Redis(port=node.port) as client:
+                    client.execute_command("CLUSTER ADDSLOTSRANGE", index * share, last)
+                    for other, bus in zip(self.nodes, self.bus_ports, strict=True):
+                        client.execute_command("CLUSTER MEET", "127.0.0.1", other.port, bus)
+            self._wait_until_ok(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_ok(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            states = []
+            for node in self.nodes:
+                with redis.Redis(port=node.port) as client:
+                    states.append(client.cluster("info")["cluster_state"])
+            if all(state == "ok" for state in states):
+                return
+            time.sleep(0.1)
+        raise RedisStartError(f"the cluster of {len(self.nodes)} nodes did not form in {timeout}s")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> "PrivateRedisCluster":
         return self.start()
 
     def __exit__(

@@ -26,6 +26,11 @@ class VitrinaSettings(BaseSettings):
         description="`production` refuses placeholder secrets.",
     )
     redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+    redis_cluster: bool = Field(
+        False,
+        validation_alias="REDIS_CLUSTER",
+        description="`true`: REDIS_URL names a node of a Redis Cluster (the others are found).",
+    )
     redis_prefix: str = Field(
         "vitrina", validation_alias="REDIS_PREFIX", description="Prefix of every Redis key."
     )

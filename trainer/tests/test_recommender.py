@@ -186,3 +186,22 @@ def test_a_second_ranker_can_order_the_new_products(shop_events: pd.DataFrame) -
     for user in ("u1", "u2"):
         assert not set(reco.loc[reco[Columns.USER] == user, Columns.ITEM]) & had[user]
     assert TwoStageRecommender(FAST).fit(shop_events).diagnostics().discovery_ranker == {}
+
+
+def test_a_shard_of_customers_gets_the_lists_of_the_whole_model(
+    model: TwoStageRecommender, shop_events: pd.DataFrame
+) -> None:
+    """What the Spark engine does per partition: the model, told only the shard's events."""
+    shard_users = [f"u{n}" for n in range(0, 40, 3)]
+    shard = shop_events[shop_events[Columns.USER].isin(shard_users)]
+    whole = model.recommend(shard_users, 10)
+    alone = model.without_events(threads=1).for_customers(shard).recommend(shard_users, 10)
+    pd.testing.assert_frame_equal(alone, whole)
+
+
+def test_a_shard_without_known_products_gets_the_fallback(
+    model: TwoStageRecommender, shop_events: pd.DataFrame
+) -> None:
+    strangers = shop_events.head(5).assign(**{Columns.ITEM: "never-seen", Columns.USER: "new"})
+    lists = model.for_customers(strangers).recommend(["new"], 5)
+    assert lists[Columns.ITEM].tolist() == model.popular(5)[Columns.ITEM].tolist()

@@ -3,6 +3,10 @@
 Every source has the same contract: `fit(data)` on `Interactions`, then `candidates(users, n)` →
 frame of user, item (codes), score, rank (1 = best), at most `n` rows per customer. The ranker
 reads every source's score and rank as features, so a source only has to be good at recall.
+
+`for_customers(shard, fitted_users)` keeps what a source learned about products and takes what
+it knows of customers from a shard's events (same item codes, user codes of the shard): how the
+Spark engine scores a partition of customers with the model the driver fitted.
 """
 
 from collections.abc import Callable
@@ -18,6 +22,7 @@ from rectools import Columns as RecColumns
 from rectools.dataset import Dataset
 from rectools.models import ImplicitALSWrapperModel, LightFMWrapperModel
 from rectools.models.base import ModelBase
+from rectools.models.rank import Distance, ImplicitRanker
 from threadpoolctl import threadpool_limits
 
 from vitrina_shared.schema import Columns
@@ -31,6 +36,8 @@ class CandidateSource(Protocol):
     name: str
 
     def fit(self, data: Interactions) -> Self: ...
+
+    def for_customers(self, shard: Interactions, fitted_users: pd.Index) -> Self: ...
 
     def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame: ...
 
@@ -89,6 +96,9 @@ class HistorySource:
         self.scores = data.decayed_matrix(self.half_life_days)
         return self
 
+    def for_customers(self, shard: Interactions, fitted_users: pd.Index) -> Self:
+        return type(self)(self.half_life_days).fit(shard)
+
     def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame:
         return _chunked_top_n(lambda chunk: self.scores[chunk], users, n)
 
@@ -140,17 +150,27 @@ class CoVisitSource:
         decayed = data.decayed_matrix(self.half_life_days)
         self.similar = cosine_neighbours(decayed, self.neighbours, self.threads)
         self.similar_to = sp.csr_matrix(self.similar.T)
-        self.last_item = np.full(data.n_users, -1, np.int64)
-        self.last_item[data.user] = data.item  # events are in time order: the last write wins
+        self.last_item = _last_items(data)
+        self.profile = self._profile(decayed)
+        return self
+
+    def _profile(self, decayed: sp.csr_matrix) -> sp.csr_matrix:
         top = top_n_per_row(decayed, self.profile_items)
-        self.profile = sp.csr_matrix(
+        return sp.csr_matrix(
             (
                 top[Columns.SCORE].to_numpy(),
                 (top[Columns.USER].to_numpy(), top[Columns.ITEM].to_numpy()),
             ),
             shape=decayed.shape,
         )
-        return self
+
+    def for_customers(self, shard: Interactions, fitted_users: pd.Index) -> Self:
+        """The learned neighbours, the shard's customers' profiles."""
+        copy = type(self)(self.neighbours, self.profile_items, self.half_life_days, self.threads)
+        copy.similar, copy.similar_to = self.similar, self.similar_to
+        copy.last_item = _last_items(shard)
+        copy.profile = self._profile(shard.decayed_matrix(self.half_life_days))
+        return copy
 
     def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame:
         return _chunked_top_n(lambda chunk: self.profile[chunk] @ self.similar, users, n)
@@ -175,6 +195,13 @@ class CoVisitSource:
     def similar_items(self, k: int) -> pd.DataFrame:
         """Each product's `k` nearest products: frame of target item, item, score, rank (codes)."""
         return top_n_per_row(self.similar, k).rename(columns={Columns.USER: Columns.TARGET_ITEM})
+
+
+def _last_items(data: Interactions) -> np.ndarray:
+    """Each user's most recent product (−1 for none): events are in time order, the last wins."""
+    last = np.full(data.n_users, -1, np.int64)
+    last[data.user] = data.item
+    return last
 
 
 class EASESource:
@@ -213,6 +240,15 @@ class EASESource:
         weights[np.diag_indices_from(weights)] = 0.0
         self.weights = weights.astype(np.float32)
         return self
+
+    def for_customers(self, shard: Interactions, fitted_users: pd.Index) -> Self:
+        """The learned item weights; the shard's customers' rows of the interactions."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        binary = shard.matrix(np.ones(len(shard), np.float32))
+        binary.data[:] = 1.0
+        copy.rows = sp.csr_matrix(binary[:, self.kept])
+        return copy
 
     def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame:
         users = np.asarray(users, dtype=np.int64)
@@ -256,6 +292,9 @@ class PopularSource:
         self.item_scores = np.bincount(data.item, weights=decay, minlength=data.n_items)
         return self
 
+    def for_customers(self, shard: Interactions, fitted_users: pd.Index) -> Self:
+        return self  # the same list for everyone
+
     def top(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The `n` best items and their scores."""
         order = np.argsort(-self.item_scores, kind="stable")[:n]
@@ -280,17 +319,26 @@ class _RecToolsSource:
 
     Each customer's `max_items` most recently touched products at most: the long tails of the
     heaviest customers cost the factor models time and add little. BLAS is held to one thread
-    while fitting: implicit's ALS is slow (and warns) otherwise.
+    while fitting: implicit's ALS is slow (and warns) otherwise. After fitting only the vectors
+    are kept (a row per customer code, one per product): candidates are RecTools' own ranker on
+    them, so a shard of customers is scored from its rows alone.
     """
 
     name: ClassVar[str]
 
-    def __init__(self, max_items: int | None = None) -> None:
+    def __init__(self, max_items: int | None = None, threads: int = 1) -> None:
         self.max_items = max_items
-        self.model: ModelBase | None = None
-        self.dataset: Dataset | None = None
+        self.threads = threads
+        self.user_vectors = np.zeros((0, 0), np.float32)
+        self.has_vector = np.array([], bool)
+        self.item_vectors = np.zeros((0, 0), np.float32)
+        self.item_codes = np.array([], np.int32)
 
     def _model(self) -> ModelBase:
+        raise NotImplementedError
+
+    def _vectors(self, model: ModelBase, dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+        """User and item vectors (in RecTools' internal order) whose dot product is the score."""
         raise NotImplementedError
 
     def fit(self, data: Interactions) -> Self:
@@ -310,17 +358,19 @@ class _RecToolsSource:
                 RecColumns.Datetime: pd.Timestamp(0),
             }
         )
-        self.dataset = Dataset.construct(frame)
+        dataset = Dataset.construct(frame)
         with threadpool_limits(1, user_api="blas"):
-            self.model = self._model().fit(self.dataset)
-        self._internal_user = np.full(data.n_users, -1, np.int64)
-        self._internal_user[self.dataset.user_id_map.external_ids] = np.arange(
-            self.dataset.user_id_map.size
-        )
-        self._internal_item = np.full(data.n_items, -1, np.int64)
-        self._internal_item[self.dataset.item_id_map.external_ids] = np.arange(
-            self.dataset.item_id_map.size
-        )
+            model = self._model().fit(dataset)
+        users, items = self._vectors(model, dataset)
+        self.user_vectors = np.zeros((data.n_users, users.shape[1]), np.float32)
+        self.has_vector = np.zeros(data.n_users, bool)
+        fitted = dataset.user_id_map.external_ids.astype(np.int64)
+        self.user_vectors[fitted] = users
+        self.has_vector[fitted] = True
+        self.item_vectors = items.astype(np.float32)
+        self.item_codes = dataset.item_id_map.external_ids.astype(np.int32)
+        self.item_rows = np.full(data.n_items, -1, np.int64)
+        self.item_rows[self.item_codes] = np.arange(len(self.item_codes))
         return self
 
     def pair_scores(self, user: np.ndarray, item: np.ndarray) -> np.ndarray:
@@ -328,29 +378,46 @@ class _RecToolsSource:
 
         The dot product of their vectors; NaN if either is unknown to the model.
         """
-        users, items = self.model.get_vectors()
 
         def score(user: np.ndarray, item: np.ndarray) -> np.ndarray:
-            u, i = self._internal_user[user], self._internal_item[item]
-            out = np.full(len(u), np.nan, np.float32)
-            known = (u >= 0) & (i >= 0)
-            out[known] = np.einsum("ij,ij->i", users[u[known]], items[i[known]])
+            rows = self.item_rows[item]
+            out = np.full(len(user), np.nan, np.float32)
+            known = self.has_vector[user] & (rows >= 0)
+            out[known] = np.einsum(
+                "ij,ij->i", self.user_vectors[user[known]], self.item_vectors[rows[known]]
+            )
             return out
 
-        return _pairs_in_chunks(score, user, item)
+        return _pairs_in_chunks(score, np.asarray(user, np.int64), np.asarray(item, np.int64))
+
+    def for_customers(self, shard: Interactions, fitted_users: pd.Index) -> Self:
+        """The learned product vectors; the shard's customers' rows of the customer vectors."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        rows = fitted_users.get_indexer(shard.users)
+        known = rows >= 0
+        copy.has_vector = np.zeros(shard.n_users, bool)
+        copy.has_vector[known] = self.has_vector[rows[known]]
+        copy.user_vectors = np.zeros((shard.n_users, self.user_vectors.shape[1]), np.float32)
+        copy.user_vectors[known] = self.user_vectors[rows[known]]
+        return copy
 
     def candidates(self, users: np.ndarray, n: int) -> pd.DataFrame:
-        known = self.dataset.user_id_map.external_ids
-        users = np.intersect1d(np.asarray(users), known)
+        users = np.asarray(users, dtype=np.int64)
+        users = np.unique(users[self.has_vector[users]])
         if len(users) == 0:
             return _empty()
-        reco = self.model.recommend(users, self.dataset, k=n, filter_viewed=False)
+        ranker = ImplicitRanker(
+            Distance.DOT, self.user_vectors[users], self.item_vectors, num_threads=self.threads
+        )
+        rows, items, scores = ranker.rank(np.arange(len(users)), k=n)
+        rows = np.asarray(rows)
         return pd.DataFrame(
             {
-                Columns.USER: reco[RecColumns.User].to_numpy(np.int32),
-                Columns.ITEM: reco[RecColumns.Item].to_numpy(np.int32),
-                Columns.SCORE: reco[RecColumns.Score].to_numpy(np.float32),
-                Columns.RANK: reco[RecColumns.Rank].to_numpy(np.int32),
+                Columns.USER: users[rows].astype(np.int32),
+                Columns.ITEM: self.item_codes[np.asarray(items)],
+                Columns.SCORE: np.asarray(scores, np.float32),
+                Columns.RANK: rank_within_groups(rows).astype(np.int32),
             }
         )
 
@@ -370,7 +437,7 @@ class ALSSource(_RecToolsSource):
         seed: int = 42,
         max_items: int | None = None,
     ):
-        super().__init__(max_items)
+        super().__init__(max_items, threads)
         self.params = {
             "factors": factors,
             "iterations": iterations,
@@ -379,12 +446,12 @@ class ALSSource(_RecToolsSource):
             "num_threads": threads,
             "random_state": seed,
         }
-        self.threads = threads
 
     def _model(self) -> ModelBase:
-        return ImplicitALSWrapperModel(
-            AlternatingLeastSquares(**self.params), recommend_n_threads=self.threads
-        )
+        return ImplicitALSWrapperModel(AlternatingLeastSquares(**self.params))
+
+    def _vectors(self, model: ModelBase, dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+        return model.get_vectors()
 
 
 class LightFMSource(_RecToolsSource):
@@ -405,9 +472,9 @@ class LightFMSource(_RecToolsSource):
         seed: int = 42,
         max_items: int | None = None,
     ):
-        super().__init__(max_items)
+        super().__init__(max_items, threads)
         self.factors, self.epochs, self.learning_rate = factors, epochs, learning_rate
-        self.threads, self.seed = threads, seed
+        self.seed = seed
 
     def _model(self) -> ModelBase:
         return LightFMWrapperModel(
@@ -419,5 +486,7 @@ class LightFMSource(_RecToolsSource):
             ),
             epochs=self.epochs,
             num_threads=1,  # Hogwild SGD on more threads differs from run to run
-            recommend_n_threads=self.threads,
         )
+
+    def _vectors(self, model: ModelBase, dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+        return model.get_vectors(dataset, add_biases=True)

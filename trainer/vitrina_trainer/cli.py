@@ -70,6 +70,8 @@ def _settings(args: argparse.Namespace) -> "TrainerSettings":
         "REDIS_URL": getattr(args, "redis_url", None),
         "TRAINER_TOP_K": getattr(args, "top_k", None),
         "SHOP_DB_URL": getattr(args, "shop_db", None),
+        "TRAINER_ENGINE": getattr(args, "engine", None),
+        "SPARK_MASTER": getattr(args, "spark_master", None),
     }
     return TrainerSettings(**{name: value for name, value in flags.items() if value is not None})
 
@@ -98,7 +100,34 @@ def _train(settings: "TrainerSettings", events: list[str] | None, items: str | N
     if not paths and not settings.shop_db_url:
         raise TrainerError("nothing to train on: give --events PATH… (or EVENTS) and/or --shop-db")
     catalog = Path(items) if items else settings.items_path
+    if settings.engine == "spark":
+        return _train_on_spark(settings, [str(p) for p in events or paths], catalog)
     return run(settings, paths, catalog, settings.shop_db_url)
+
+
+def _train_on_spark(
+    settings: "TrainerSettings", events: list[str], items: Path | None
+) -> "RunResult":
+    """The Spark engine: pyspark is imported here only, so the default needs no Spark or Java."""
+    from vitrina_trainer.spark.session import spark_session
+
+    if settings.shop_db_url:
+        raise TrainerError("the Spark engine reads event files only: unset SHOP_DB_URL/--shop-db")
+    if not events:
+        raise TrainerError("the Spark engine needs --events PATH… (or EVENTS)")
+    spark = spark_session(settings.spark_master)
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    from vitrina_trainer.spark.engine import run as run_on_spark
+
+    try:
+        return run_on_spark(settings, spark, events, items)
+    except (Py4JJavaError, PySparkException) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TrainerError(f"the Spark job failed: {first_line}") from exc
+    finally:
+        spark.stop()
 
 
 def _schedule(args: argparse.Namespace) -> int:
@@ -199,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--shop-db", help="SQLAlchemy URL of the shop's database (env SHOP_DB_URL)")
     run.add_argument("--top-k", type=int, help="products stored per user, >= 50 (TRAINER_TOP_K)")
     run.add_argument("--redis-url", help="where to publish (env REDIS_URL)")
+    run.add_argument(
+        "--engine",
+        choices=["default", "spark"],
+        help="default: one process; spark: on a Spark cluster (env TRAINER_ENGINE)",
+    )
+    run.add_argument(
+        "--spark-master", help="local[N], spark://host:7077 or k8s://… (env SPARK_MASTER)"
+    )
     run.set_defaults(handler=_run)
 
     schedule = commands.add_parser(

@@ -18,10 +18,10 @@ PROFILE_ITEMS = 10
 
 
 class Explainer:
-    """`profile`.
+    """Why each recommended product is there, from the customer's own recent products.
 
-    Users × items recency weights; `similar`: items × items similarity; `item_categories`: a
-    category code per item (−1 = none) indexing `category_names`.
+    `profile`: users × items recency weights; `similar`: items × items similarity;
+    `item_categories`: a category code per item (−1 = none) indexing `category_names`.
     """
 
     def __init__(

@@ -73,12 +73,13 @@ class FeatureBuilder:
         self.category_keys = np.array([], np.int64)
         self.category_share = np.array([], np.float32)
         self.n_items = 0
+        self.n_users = 0
         self.n_categories = 0
 
     def fit(self, data: Interactions, item_categories: np.ndarray | None = None) -> Self:
         """`item_categories`: a category code per item (−1 = none), or None without a catalog."""
         n_users, n_items = data.n_users, data.n_items
-        self.n_items = n_items
+        self.n_items, self.n_users = n_items, n_users
         age = data.now - data.day
         day_index = np.floor(data.day).astype(np.int64)
         day_index -= day_index.min()
@@ -160,6 +161,15 @@ class FeatureBuilder:
             self.category_share = (counts / np.maximum(totals, 1)).astype(np.float32)
         return self
 
+    def for_customers(self, shard: Interactions) -> Self:
+        """Customer and pair summaries of a shard's events (same item codes).
+
+        The product summaries, learned on all events, kept.
+        """
+        copy = type(self)(self.pair_half_life_days).fit(shard, self.item_category)
+        copy.item, copy.n_users = self.item, self.n_users
+        return copy
+
     def transform(self, candidates: pd.DataFrame) -> pd.DataFrame:
         """One row of features per candidate row (same order); unknown values are NaN."""
         user = candidates[Columns.USER].to_numpy(np.int64)
@@ -174,7 +184,7 @@ class FeatureBuilder:
             out[name] = _lookup(keys, self.pair_keys, values)
         out["pair_events"] = np.nan_to_num(out["pair_events"])
         out["price_ratio"] = out["item_price"] / np.maximum(out["user_price"], 1.0)
-        out["item_user_share"] = out["item_users"] / max(float(len(self.user["user_events"])), 1.0)
+        out["item_user_share"] = out["item_users"] / max(float(self.n_users), 1.0)
         if self.item_category is not None:
             category = self.item_category[item]
             share = _lookup(

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -38,9 +39,12 @@ IMPORTANCES_KEPT = 20
 
 @dataclass
 class RunResult:
+    """What a run published; `shards`: what each Spark partition did (the Spark engine's)."""
+
     published: Published
     data: DataSummary
     stages: StageLog = field(default_factory=StageLog)
+    shards: list[Any] = field(default_factory=list)
 
 
 def load_events(paths: Sequence[Path], shop_db_url: str | None = None) -> EventLog:

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -181,12 +181,10 @@ def publish(
     item. `writer`: the version begun (its lock taken) before training; a new one is begun when
     not given.
     """
-    started = time.perf_counter()
     n_users = recommendations[Columns.USER].nunique()
-    n_similar = similar[Columns.TARGET_ITEM].nunique()
-    writer = writer or store.begin()
-    try:
-        users = writer.write_users(
+
+    def write_users(writer: VersionWriter) -> int:
+        return writer.write_users(
             progress(
                 rankings(recommendations, Columns.USER, Columns.ITEM, bought, discovery),
                 desc="publishing users",
@@ -194,6 +192,31 @@ def publish(
                 unit=" users",
             )
         )
+
+    return publish_version(store, write_users, similar, popular, meta, keep, writer=writer)
+
+
+def publish_version(
+    store: ModelStore,
+    write_users: Callable[[VersionWriter], int],
+    similar: pd.DataFrame,
+    popular: pd.DataFrame,
+    meta: ModelMeta,
+    keep: int = 3,
+    writers_elsewhere: bool = False,
+    writer: VersionWriter | None = None,
+) -> Published:
+    """`publish`, the users' lists written by `write_users(writer)`, which returns how many.
+
+    `writers_elsewhere`: other processes write with the version's id (Spark's executors); a
+    failed version then stays registered as unfinished, so the next `prune` also deletes what
+    a straggler wrote after the abort. `writer`: the version begun before training, if any.
+    """
+    started = time.perf_counter()
+    n_similar = similar[Columns.TARGET_ITEM].nunique()
+    writer = writer or store.begin()
+    try:
+        users = write_users(writer)
         similar_written = writer.write_similar(
             progress(
                 rankings(similar, Columns.TARGET_ITEM, Columns.ITEM),
@@ -223,7 +246,7 @@ def publish(
     except BaseException:
         log.error("publishing version %s failed: dropping it", writer.version)
         with contextlib.suppress(redis.RedisError):
-            store.abort(writer)
+            store.abort(writer, keep_registered=writers_elsewhere)
         raise
     seconds = time.perf_counter() - started
     log.info(

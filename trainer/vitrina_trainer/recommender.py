@@ -12,7 +12,7 @@ product with the reason it is there (`explanations`).
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple, Self
 
 import numpy as np
@@ -37,6 +37,7 @@ from vitrina_trainer.interactions import (
     CART,
     DEFAULT_EVENT_WEIGHTS,
     PURCHASE,
+    InputError,
     Interactions,
     rank_within_groups,
 )
@@ -385,6 +386,83 @@ class TwoStageRecommender:
             ],
             axis=1,
         )
+
+    def for_customers(self, events: pd.DataFrame) -> "TwoStageRecommender":
+        """The fitted model, knowing the customers of `events` instead of its own.
+
+        What it learned of products and the rankers are kept; each customer's history, profile,
+        features and reasons come from `events` (the reader's frame). The Spark engine scores
+        each partition of customers through this and `recommend`, as the default engine does
+        all customers.
+        """
+        data = self._require_fitted()
+        copy = TwoStageRecommender(self.config)
+        copy._n_items, copy._ranker = self._n_items, self._ranker
+        copy._discovery_ranker = self._discovery_ranker
+        copy.item_categories, copy.category_names = self.item_categories, self.category_names
+        try:
+            shard = Interactions.from_events(events, self.config.event_weights, data.items)
+        except InputError:  # no event names a fitted product: every customer gets the fallback
+            shard = replace(data.select(np.zeros(len(data), bool)), users=data.users[:0])
+            copy._data = shard
+            copy._sources, copy.features = self._sources, self.features
+        else:
+            copy._data = shard = replace(shard, now=data.now)
+            copy._sources = {
+                name: source.for_customers(shard, data.users)
+                for name, source in self._sources.items()
+            }
+            copy.features = self.features.for_customers(shard)
+        cooc = copy._sources["cooc"]
+        copy._explainer = Explainer(
+            shard, cooc.profile, cooc.similar, self.item_categories, self.category_names
+        )
+        return copy
+
+    def set_product_state(
+        self,
+        items: np.ndarray,
+        popularity: np.ndarray,
+        statistics: dict[str, np.ndarray],
+        customers: int,
+    ) -> None:
+        """Set product popularity, statistics and the customer count from more events.
+
+        Those of `items` (codes), counted over more events than were fitted on (the Spark
+        engine's: all of them).
+        """
+        self._require_fitted()
+        popular = self._sources["popular"]
+        popular.item_scores = popular.item_scores.copy()
+        popular.item_scores[items] = popularity
+        for name, values in statistics.items():
+            column = self.features.item[name].copy()
+            column[items] = values
+            self.features.item[name] = column
+        self.features.n_users = customers
+
+    def without_events(self, threads: int | None = None) -> "TwoStageRecommender":
+        """The fitted model without its event arrays (ids and what was learned stay).
+
+        The smaller copy the Spark engine broadcasts to its executors, scoring on `threads`
+        threads (one per Spark task) instead of the driver's.
+        """
+        data = self._require_fitted()
+        copy = object.__new__(TwoStageRecommender)
+        copy.__dict__.update(self.__dict__)
+        copy._data = data.select(np.zeros(len(data), bool))
+        copy._explainer = None  # holds every customer's events; `for_customers` makes a shard's
+        if threads is not None:
+            copy._ranker = object.__new__(Ranker)
+            copy._ranker.__dict__.update(self._ranker.__dict__)
+            copy._ranker.params = {**self._ranker.params, "n_jobs": threads}
+            copy._sources = {}
+            for name, source in self._sources.items():
+                copy._sources[name] = object.__new__(type(source))
+                copy._sources[name].__dict__.update(source.__dict__)
+                if hasattr(source, "threads"):
+                    copy._sources[name].threads = threads
+        return copy
 
     def _require_fitted(self) -> Interactions:
         if self._data is None or self._ranker is None:

@@ -3,6 +3,7 @@
 import os
 from datetime import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -67,6 +68,29 @@ class TrainerSettings(VitrinaSettings):
     )
     redis_timeout_s: float = Field(
         30.0, gt=0, validation_alias="TRAINER_REDIS_TIMEOUT_S", description="Per-command timeout."
+    )
+
+    engine: Literal["default", "spark"] = Field(
+        "default",
+        validation_alias="TRAINER_ENGINE",
+        description="`run`'s engine: `default` (one process) or `spark` (the [spark] extra).",
+    )
+    spark_master: str = Field(
+        "local[*]",
+        validation_alias="SPARK_MASTER",
+        description="The Spark engine's master: local[N], spark://host:7077, k8s://…",
+    )
+    spark_partitions: int = Field(
+        0,
+        ge=0,
+        validation_alias="TRAINER_SPARK_PARTITIONS",
+        description="Partitions the Spark engine scores; 0 = one per 2 M events, two per core.",
+    )
+    spark_fit_customers: int = Field(
+        200_000,
+        ge=100,
+        validation_alias="TRAINER_SPARK_FIT_CUSTOMERS",
+        description="Customers the Spark engine's driver fits the model on (a hash sample).",
     )
 
     @property
