@@ -170,29 +170,32 @@ def test_activate_checks_the_versions_own_metadata(store, redis_client):
     assert [info.version for info in store.versions()] == ["v1"]
 
 
-def test_activate_is_one_transaction(store, redis_client):
+def test_activate_is_one_atomic_script(store, redis_client):
+    """The pointer, the registry and the building set change in one server-side script.
+
+    On a cluster, too: their keys share a slot. The lock's release is the only other command.
+    """
     writer = store.begin(version="v1")
     writer.write_meta({})
     redis_client.config_resetstat()
     store.activate("v1")
     stats = redis_client.info("commandstats")
-    assert stats["cmdstat_multi"]["calls"] == stats["cmdstat_exec"]["calls"] == 1
+    assert stats["cmdstat_eval"]["calls"] == 2  # activate, then release our own lock
+    assert "cmdstat_multi" not in stats  # (a script's own SET, ZADD… count here too)
+    assert store.active_version() == "v1"
+    assert redis_client.smembers(store.keys.building) == set()
 
 
 def test_writes_go_in_batches_and_are_counted(store, redis_client, monkeypatch):
     monkeypatch.setattr("vitrina_shared.model_store.WRITE_BATCH", 2)
-    sizes = []
-    hset = redis_client.hset
-    monkeypatch.setattr(
-        redis_client,
-        "hset",
-        lambda key, mapping: sizes.append(len(mapping)) or hset(key, mapping=mapping),
-    )
     writer = store.begin(version="v1")
     pairs = [(f"i{n}", encode_ranking(["a"], [1.0])) for n in range(5)]
+    redis_client.config_resetstat()
     assert writer.write_users(pairs) == 5
     assert writer.write_similar(pairs) == 5
-    assert sizes == [2, 2, 1, 2, 2, 1]
+    stats = redis_client.info("commandstats")
+    assert stats["cmdstat_hset"]["calls"] == 6  # batches of 2, 2 and 1, for each hash
+    assert redis_client.hlen(store.keys.users("v1")) == 5
     assert redis_client.hlen(store.keys.similar("v1")) == 5
 
 

@@ -224,6 +224,7 @@ def _used(store: ModelStore, node: object) -> int:
     return node.redis_connection.info("memory")["used_memory"]
 
 
+<<<<<<< HEAD
 def _marginal(results: dict, seconds_of) -> float:
     """Seconds per event between the two largest sizes; the largest alone when there is one.
 
@@ -236,30 +237,53 @@ def _marginal(results: dict, seconds_of) -> float:
     small = results[sizes[-2]]
     extra = seconds_of(big["spark"]) - seconds_of(small["spark"])
     return max(extra, 0.0) / (big["events"] - small["events"])
+=======
+def factor_ranking_ms(products: int = TARGET_PRODUCTS, customers: int = 2_000) -> float:
+    """One core's milliseconds to rank `products` for a customer by a factor model's vectors
+    (RecTools' ranker, as the ALS and LightFM sources do): the part of scoring that grows with
+    the catalogue rather than with the customer's events, measured at marketplace size."""
+    from rectools.models.rank import Distance, ImplicitRanker
+
+    rng = np.random.default_rng(0)
+    items = rng.random((products, 66), dtype=np.float32)
+    users = rng.random((customers, 66), dtype=np.float32)
+    ranker = ImplicitRanker(Distance.DOT, users, items, num_threads=1)
+    started = time.perf_counter()
+    ranker.rank(np.arange(customers), k=50)
+    return (time.perf_counter() - started) / customers * 1000
+>>>>>>> issue-14
 
 
-def paper(results: dict, publishing: list[dict], executors: int) -> dict:
+def _worst(results: dict, seconds_of) -> float:
+    """The highest seconds per event over the sizes run: fixed costs and a busy shared machine
+    make the small sizes dearer per event, so this errs on the slow side."""
+    return max(seconds_of(runs["spark"]) / runs["events"] for runs in results.values())
+
+
+def paper(results: dict, publishing: list[dict], executors: int, rank_ms: float) -> dict:
     """The nightly run at marketplace size on `executors` x 4 cores, from the Spark runs.
 
-    Load and product state: marginal seconds per event on local[2] (two cores busy); scoring and
-    publishing: the partitions' own seconds per event (each on one core); the driver's fit:
-    measured at FIT_CUSTOMERS customers, scaled by the marketplace's events per customer.
+    Load and product state: seconds per event on local[2] (two cores busy); scoring and
+    publishing: the partitions' own seconds per event (each on one core); both the worst over
+    the sizes. The factor models' ranking over 1 M products instead of the bench's 20,000:
+    `rank_ms` per customer and model, measured. The driver's fit: measured at FIT_CUSTOMERS
+    customers, scaled by the marketplace's events per customer.
     """
     biggest = max(results)
     spark = results[biggest]["spark"]
     cores = executors * CORES_PER_EXECUTOR
-    parts = spark["partitions"]
-    core_s_per_event = sum(p["seconds"] for p in parts) / sum(p["events"] for p in parts)
-    load_core_s = 2 * _marginal(results, lambda run: run["stages"]["load"])
-    state_core_s = 2 * _marginal(results, lambda run: run["product_state_s"] or 0.0)
+    score_core_s = _worst(results, lambda run: sum(p["seconds"] for p in run["partitions"]))
+    load_core_s = 2 * _worst(results, lambda run: run["stages"]["load"])
+    state_core_s = 2 * _worst(results, lambda run: run["product_state_s"] or 0.0)
     fit_s = spark["stages"]["fit"] - (spark["product_state_s"] or 0.0)
     scale_fit = (TARGET_EVENTS / TARGET_CUSTOMERS) / (results[biggest]["events"] / biggest)
     fit_target_s = fit_s * scale_fit
     load_s = TARGET_EVENTS * load_core_s / cores
     state_s = TARGET_EVENTS * state_core_s / cores
-    score_s = TARGET_EVENTS * core_s_per_event / cores
+    score_s = TARGET_EVENTS * score_core_s / cores
+    ranking_s = TARGET_CUSTOMERS * 2 * rank_ms / 1000 / cores
     extra_products_mb = (TARGET_PRODUCTS - ITEMS) * BYTES_PER_PRODUCT / MB
-    worker_mb = max(p["worker_peak_mb"] for p in parts) + extra_products_mb
+    worker_peak = max(p["worker_peak_mb"] for p in spark["partitions"])
     cluster = next(p for p in publishing if p["redis"] != "single")
     return {
         "executors": executors,
@@ -268,18 +292,22 @@ def paper(results: dict, publishing: list[dict], executors: int) -> dict:
         "fit_on_driver_min": round(fit_target_s / 60, 1),
         "product_state_min": round(state_s / 60, 1),
         "score_and_publish_min": round(score_s / 60, 1),
-        "total_min": round((load_s + fit_target_s + state_s + score_s) / 60, 1),
-        "memory_per_executor_gb": round(CORES_PER_EXECUTOR * worker_mb / 1024 + 2, 1),
+        "factor_ranking_1m_products_min": round(ranking_s / 60, 1),
+        "total_min": round((load_s + fit_target_s + state_s + score_s + ranking_s) / 60, 1),
+        "memory_per_executor_gb": round(
+            CORES_PER_EXECUTOR * (worker_peak + extra_products_mb) / 1024 + 2, 1
+        ),
         "redis_gb_per_shard_of_3": round(
             TARGET_CUSTOMERS * cluster["bytes_per_customer"] / 3 / 2**30, 1
         ),
         "inputs": {
-            "score_core_s_per_event": core_s_per_event,
+            "score_core_s_per_event": score_core_s,
             "load_core_s_per_event": load_core_s,
             "product_state_core_s_per_event": state_core_s,
+            "factor_ranking_ms_per_customer_and_model": rank_ms,
             "fit_s_measured": fit_s,
             "fit_scale": scale_fit,
-            "worker_peak_mb_measured": max(p["worker_peak_mb"] for p in parts),
+            "worker_peak_mb_measured": worker_peak,
             "extra_products_mb": extra_products_mb,
         },
     }
@@ -297,7 +325,8 @@ def main() -> None:
         publishing.append(bench_publish(single.url, cluster=False))
     with PrivateRedisCluster(masters=3) as cluster:
         publishing.append(bench_publish(cluster.url, cluster=True))
-    print(json.dumps(publishing), flush=True)
+    rank_ms = factor_ranking_ms()
+    print(json.dumps(publishing), f"ranking 1 M products: {rank_ms:.1f} ms", flush=True)
     results: dict[int, dict] = {users: {} for users in SIZES}
     with PrivateRedis() as redis_server:
         for engine in ("spark", "default"):
@@ -308,13 +337,13 @@ def main() -> None:
                     results[users]["events"] = store.versions()[0].meta["data"]["events"]
                     store.client.flushall()
                 print(json.dumps({users: run})[:1500], flush=True)
-                save(results, publishing)
-    print(save(results, publishing))
+                save(results, publishing, rank_ms)
+    print(save(results, publishing, rank_ms))
 
 
-def save(results: dict, publishing: list[dict]) -> str:
+def save(results: dict, publishing: list[dict], rank_ms: float) -> str:
     done = {users: runs for users, runs in results.items() if "spark" in runs}
-    table = [paper(done, publishing, n) for n in (10, 25, 50)] if done else []
+    table = [paper(done, publishing, n, rank_ms) for n in (10, 25, 50)] if done else []
     report = {"sizes": results, "publishing": publishing, "paper": table}
     (REPO / "data" / "bench-scale.json").write_text(json.dumps(report, indent=2))
     text = markdown(report)
@@ -349,13 +378,15 @@ def markdown(report: dict) -> str:
     lines += [
         "",
         "| executors (x4 cores) | load min | fit min | product state min | score+publish min | "
-        "total min | GB per executor | Redis GB per shard (3) |",
-        "|---|---|---|---|---|---|---|---|",
+        "factor ranking (1 M products) min | total min | GB per executor | "
+        "Redis GB per shard (3) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in report["paper"]:
         lines.append(
             f"| {row['executors']} | {row['load_min']} | {row['fit_on_driver_min']} | "
-            f"{row['product_state_min']} | {row['score_and_publish_min']} | {row['total_min']} | "
+            f"{row['product_state_min']} | {row['score_and_publish_min']} | "
+            f"{row['factor_ranking_1m_products_min']} | {row['total_min']} | "
             f"{row['memory_per_executor_gb']} | {row['redis_gb_per_shard_of_3']} |"
         )
     return "\n".join(lines) + "\n"
