@@ -224,24 +224,12 @@ def _used(store: ModelStore, node: object) -> int:
     return node.redis_connection.info("memory")["used_memory"]
 
 
-<<<<<<< HEAD
-def _marginal(results: dict, seconds_of) -> float:
-    """Seconds per event between the two largest sizes; the largest alone when there is one.
-
-    Fixed costs (starting Spark's Python workers, …) cancel out in the difference.
-    """
-    sizes = sorted(results)
-    big = results[sizes[-1]]
-    if len(sizes) == 1:
-        return seconds_of(big["spark"]) / big["events"]
-    small = results[sizes[-2]]
-    extra = seconds_of(big["spark"]) - seconds_of(small["spark"])
-    return max(extra, 0.0) / (big["events"] - small["events"])
-=======
 def factor_ranking_ms(products: int = TARGET_PRODUCTS, customers: int = 2_000) -> float:
-    """One core's milliseconds to rank `products` for a customer by a factor model's vectors
-    (RecTools' ranker, as the ALS and LightFM sources do): the part of scoring that grows with
-    the catalogue rather than with the customer's events, measured at marketplace size."""
+    """One core's milliseconds to rank `products` for a customer by a factor model's vectors.
+
+    RecTools' ranker, as the ALS and LightFM sources use it: the part of scoring that grows with
+    the catalogue rather than with the customer's events, measured at marketplace size.
+    """
     from rectools.models.rank import Distance, ImplicitRanker
 
     rng = np.random.default_rng(0)
@@ -251,12 +239,14 @@ def factor_ranking_ms(products: int = TARGET_PRODUCTS, customers: int = 2_000) -
     started = time.perf_counter()
     ranker.rank(np.arange(customers), k=50)
     return (time.perf_counter() - started) / customers * 1000
->>>>>>> issue-14
 
 
 def _worst(results: dict, seconds_of) -> float:
-    """The highest seconds per event over the sizes run: fixed costs and a busy shared machine
-    make the small sizes dearer per event, so this errs on the slow side."""
+    """The highest seconds per event over the sizes run.
+
+    Fixed costs and a busy shared machine make the small sizes dearer per event, so this errs on
+    the slow side.
+    """
     return max(seconds_of(runs["spark"]) / runs["events"] for runs in results.values())
 
 
