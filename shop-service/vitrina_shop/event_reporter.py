@@ -76,10 +76,12 @@ class EventReporter:
         self.sent += len(batch)
 
     def _drop(self, count: int, why: str) -> None:
-        self.dropped += count
         kind = why.split(" (")[0]
-        if kind not in self._logged:
+        with self._lock:
+            self.dropped += count
+            first = kind not in self._logged
             self._logged.add(kind)
+        if first:
             log.warning("events to reco-service dropped: %s; further drops are only counted", why)
 
 
