@@ -60,11 +60,23 @@ class FakeReco:
     requests: list[tuple[str, dict[str, list[str]], str | None]] = field(default_factory=list)
     delay_s: float = 0.0
 
+    posted: list[dict] = field(default_factory=list)  # the bodies of POST /events
+    events_delay_s: float = 0.0  # POST /events alone hangs this long
+
     def answer(
-        self, path: str, items: list[str], source: str = "personal", status: int = 200
+        self,
+        path: str,
+        items: list[str],
+        source: str = "personal",
+        status: int = 200,
+        reasons: list[str | None] | None = None,
     ) -> None:
+        why = reasons or [None] * len(items)
         body = {
-            "items": [{"item_id": i, "score": 1.0 - n / 100} for n, i in enumerate(items)],
+            "items": [
+                {"item_id": i, "score": 1.0 - n / 100, "reason": r}
+                for n, (i, r) in enumerate(zip(items, why, strict=True))
+            ],
             "model_version": "v-test",
             "source": source,
             "fallback_items": 0,
@@ -91,6 +103,20 @@ def _handler(fake: FakeReco) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(payload)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the shop gave up waiting: that is the point of the slow tests
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            time.sleep(fake.events_delay_s)
+            fake.posted.append(json.loads(body))
+            payload = b'{"accepted": 1}'
+            try:
+                self.send_response(202)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
 
         def log_message(self, *args: object) -> None:
             pass

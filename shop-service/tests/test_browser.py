@@ -42,7 +42,9 @@ def _publish(url: str) -> None:
     client = redis.Redis.from_url(url)
     store = ModelStore(client)
     writer = store.begin("v-browser")
-    writer.write_users([("u1", encode_ranking(["B1", "A2", "C1"], [0.9, 0.8, 0.7], ["A1"]))])
+    reasons = ["popular_in_category:home.lighting", "similar_to:A1", "popular"]
+    ranking = encode_ranking(["B1", "A2", "C1"], [0.9, 0.8, 0.7], ["A1"], reasons)
+    writer.write_users([("u1", ranking)])
     writer.write_similar([("B1", encode_ranking(["A1", "A2"], [0.5, 0.4]))])
     writer.write_fallbacks([(POPULAR, encode_ranking(["A1", "B1", "C1"], [3.0, 2.0, 1.0]))])
     writer.write_meta({"top_k": 50, "trained_at": "2026-11-28T03:00:00+00:00"})
@@ -137,7 +139,10 @@ def test_recommended_product_to_order(stack: str, browser) -> None:
     assert recommended.get_attribute("data-source") == "personal"
     assert recommended.get_attribute("data-model-version") == "v-browser"
     titles = recommended.locator(".card-title").all_inner_texts()
-    assert titles == ["Desk lamp", "Blue mug", "Notebook", "Red mug"]  # topped up: popular
+    assert titles == ["Desk lamp", "Blue mug", "Notebook"]  # the discovery order: no Red mug
+    blue_mug = recommended.locator(".card").nth(1)
+    assert blue_mug.get_by_test_id("reason").inner_text() == "Similar to “Red mug”"
+    assert blue_mug.get_by_test_id("reason").is_visible()
     page.wait_for_function(  # the placeholders on screen are drawn, none is broken
         "Array.from(document.querySelectorAll('.card img'))"
         ".slice(0, 4).every(img => img.complete && img.naturalWidth > 0)"
@@ -162,6 +167,26 @@ def test_recommended_product_to_order(stack: str, browser) -> None:
 
     page.goto(f"{stack}/")  # the lamp was bought: the cart is empty, recommendations remain
     assert page.get_by_test_id("cart-count").inner_text() == "0"
+    page.close()
+
+
+def test_a_guests_first_view_changes_their_home_page(stack: str, browser) -> None:
+    page = browser.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{stack}/")
+    assert page.get_by_test_id("recommended").count() == 0
+    page.goto(f"{stack}/product/B1")  # reported to reco-service in the background
+    for _ in range(50):  # the report is asynchronous: a few page loads at most
+        page.goto(f"{stack}/")
+        if page.get_by_test_id("recommended").count():
+            break
+        page.wait_for_timeout(100)
+    recommended = page.get_by_test_id("recommended")
+    assert recommended.get_attribute("data-source") == "session"
+    cards = recommended.locator(".card")
+    assert cards.locator(".card-title").all_inner_texts()[:2] == ["Desk lamp", "Red mug"]
+    assert cards.nth(0).get_by_test_id("reason").inner_text() == "You viewed this today"
+    assert cards.nth(1).get_by_test_id("reason").inner_text() == "Similar to “Desk lamp”"
     page.close()
 
 

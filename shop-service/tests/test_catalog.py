@@ -37,7 +37,8 @@ def test_customer_home_shows_their_recommendations_without_the_cart(
     shopper.add_to_cart("C1")
     page = shopper.client.get("/").get_data(as_text=True)
     assert _shelf(page, "recommended") == ("personal", ["A2", "B1"])
-    assert ("/recommendations/u1", {"k": ["12"], "exclude": ["C1"]}) in [
+    query = {"k": ["12"], "exclude_bought": ["true"], "exclude": ["C1"]}
+    assert ("/recommendations/u1", query) in [
         (path, query) for path, query, _ in fake_reco.requests
     ]
     assert 'data-model-version="v-test"' in page
@@ -118,3 +119,21 @@ def test_bad_pages_are_404(client: FlaskClient, url: str) -> None:
     response = client.get(url)
     assert response.status_code == 404
     assert "This page does not exist" in response.get_data(as_text=True)
+
+
+def test_a_guest_who_viewed_a_product_gets_todays_list(
+    client: FlaskClient, fake_reco: FakeReco
+) -> None:
+    client.get("/product/A1")
+    with client.session_transaction() as session:
+        guest = session["guest_id"]
+    fake_reco.answer(
+        f"/recommendations/{guest}",
+        ["A2", "A1"],
+        "session",
+        reasons=["similar_to:A1", "viewed_today:A1"],
+    )
+    page = client.get("/").get_data(as_text=True)
+    assert _shelf(page, "recommended") == ("session", ["A2", "A1"])
+    [query] = [q for p, q, _ in fake_reco.requests if p.startswith("/recommendations/")]
+    assert query["visitor_id"] == [guest] and guest.startswith("guest-")

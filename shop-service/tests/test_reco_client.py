@@ -17,7 +17,7 @@ def test_recommendations_are_read_with_token_k_and_exclude(fake_reco) -> None:
     fake_reco.answer("/recommendations/u1", ["A2", "B1"])
     reco = _client(fake_reco.url, token="t0ken")
     assert reco.recommendations("u1", 5, ["A1", "C1"]) == RankedIds(
-        ["A2", "B1"], "personal", "v-test"
+        ["A2", "B1"], "personal", "v-test", ["", ""]
     )
     path, query, auth = fake_reco.requests[-1]
     assert (path, query, auth) == (
@@ -88,9 +88,22 @@ def test_error_answers_give_none(fake_reco, status: int, body: object) -> None:
     reco.close()
 
 
+def test_visitor_id_and_exclude_bought_are_passed_on(fake_reco) -> None:
+    fake_reco.answer("/recommendations/guest-1", ["A2"], source="session", reasons=["popular"])
+    reco = _client(fake_reco.url)
+    answer = reco.recommendations("guest-1", 3, visitor_id="guest-1", exclude_bought=True)
+    assert answer == RankedIds(["A2"], "session", "v-test", ["popular"])
+    assert fake_reco.requests[-1][1] == {
+        "k": ["3"],
+        "visitor_id": ["guest-1"],
+        "exclude_bought": ["true"],
+    }
+    reco.close()
+
+
 def test_a_404_about_one_item_does_not_make_the_client_rest(fake_reco) -> None:
     fake_reco.answer("/similar/A1", ["A2"], source="similar")
     reco = _client(fake_reco.url)
     assert reco.similar("nope", 5) is None
-    assert reco.similar("A1", 5) == RankedIds(["A2"], "similar", "v-test")
+    assert reco.similar("A1", 5) == RankedIds(["A2"], "similar", "v-test", [""])
     reco.close()

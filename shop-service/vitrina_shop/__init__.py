@@ -9,7 +9,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from vitrina_shop import db, exposure, reco_client, throttle, visitor
+from vitrina_shop import db, event_reporter, exposure, reco_client, throttle, visitor
 from vitrina_shop.cache import remembered
 from vitrina_shop.data import products
 from vitrina_shop.links import image_url, product_url
@@ -65,6 +65,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     reco_client.init_app(app)
+    event_reporter.init_app(app)
     throttle.init_app(app)
     exposure.init_app(app, db.engine_of(app))
     csrf.init_app(app)

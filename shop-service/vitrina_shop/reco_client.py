@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import httpx
@@ -26,11 +26,15 @@ EXTENSION = "vitrina_reco"
 
 @dataclass(frozen=True)
 class RankedIds:
-    """What reco-service answered: item ids best first, which list answered, the model version."""
+    """What reco-service answered: item ids best first, which list answered, the model version.
+
+    `reasons` are aligned with `item_ids`: each product's reason code, or "" when it has none.
+    """
 
     item_ids: list[str]
     source: str
     version: str | None
+    reasons: list[str] = field(default_factory=list)
 
 
 class RecoClient:
@@ -65,14 +69,29 @@ class RecoClient:
                 self._client = None
 
     def recommendations(
-        self, user_id: str, k: int, exclude: Sequence[str] = (), version: str | None = None
+        self,
+        user_id: str,
+        k: int,
+        exclude: Sequence[str] = (),
+        version: str | None = None,
+        visitor_id: str | None = None,
+        exclude_bought: bool = False,
     ) -> RankedIds | None:
-        """`version`: a kept model version instead of the active one (an experiment's)."""
+        """The shopper's list.
+
+        `version`: a kept model version instead of the active one (an experiment's);
+        `visitor_id`: the anonymous visitor whose events of today are blended in;
+        `exclude_bought`: products new to the customer (the discovery order).
+        """
         if not is_valid_id(user_id):
             return None
         params: dict[str, object] = {"k": k}
         if version:
             params["version"] = version
+        if visitor_id and is_valid_id(visitor_id):
+            params["visitor_id"] = visitor_id
+        if exclude_bought:
+            params["exclude_bought"] = "true"
         wanted = [item for item in exclude if is_valid_id(item)][:MAX_EXCLUDE]
         if wanted:
             params["exclude"] = ",".join(wanted)
@@ -95,6 +114,7 @@ class RecoClient:
             response.raise_for_status()
             body = response.json()
             ids = [str(entry[Columns.ITEM]) for entry in body["items"]]
+            reasons = [str(entry.get(Columns.REASON) or "") for entry in body["items"]]
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             if not (isinstance(exc, httpx.HTTPStatusError) and exc.response.is_client_error):
                 self._resting_until = time.monotonic() + self.retry_after_s
@@ -108,7 +128,9 @@ class RecoClient:
             )
             return None
         version = body.get("model_version")
-        return RankedIds(ids, str(body.get("source", "")), str(version) if version else None)
+        return RankedIds(
+            ids, str(body.get("source", "")), str(version) if version else None, reasons
+        )
 
 
 def get_reco() -> RecoClient:

@@ -1,10 +1,11 @@
 """The recommendation blocks of the pages: reco-service first, the shop's own data when it fails."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from vitrina_shop import explanations
 from vitrina_shop.cache import remembered
 from vitrina_shop.data import products
 from vitrina_shop.models import Product
@@ -17,11 +18,15 @@ POPULAR_TTL_S = 30.0
 
 @dataclass(frozen=True)
 class Block:
-    """Products to show, and who chose them (`personal`, `popular`, … or `shop-popular`)."""
+    """Products to show, and who chose them (`personal`, `popular`, … or `shop-popular`).
+
+    `reasons`: a sentence per product saying why it is shown ("" for none), when explained.
+    """
 
     products: list[Product]
     source: str
     version: str | None = None
+    reasons: list[str] = field(default_factory=list)
 
 
 def _block(db: Session, answer: RankedIds | None, k: int, exclude: Sequence[str]) -> Block | None:
@@ -30,6 +35,13 @@ def _block(db: Session, answer: RankedIds | None, k: int, exclude: Sequence[str]
     skip = set(exclude)
     found = [p for p in products.by_ids(db, answer.item_ids) if p.id not in skip][:k]
     return Block(found, answer.source, answer.version) if found else None
+
+
+def _explained(db: Session, answer: RankedIds, block: Block) -> Block:
+    codes = dict(zip(answer.item_ids, answer.reasons, strict=False))
+    ids = [p.id for p in block.products]
+    notes = explanations.sentences(db, ids, [codes.get(i, "") for i in ids])
+    return Block(block.products, block.source, block.version, notes)
 
 
 def _fallback(db: Session, k: int, exclude: Sequence[str]) -> Block:
@@ -43,10 +55,15 @@ def recommended(
     k: int,
     exclude: Sequence[str] = (),
     version: str | None = None,
+    visitor_id: str | None = None,
+    exclude_bought: bool = False,
 ) -> Block:
-    """'Recommended for you': the customer's list, the cart's contents left out."""
-    answer = reco.recommendations(user_id, k, exclude, version)
-    return _block(db, answer, k, exclude) or _fallback(db, k, exclude)
+    """'Recommended for you': the shopper's list, the cart's contents left out, each explained."""
+    answer = reco.recommendations(user_id, k, exclude, version, visitor_id, exclude_bought)
+    block = _block(db, answer, k, exclude)
+    if answer is None or block is None:
+        return _fallback(db, k, exclude)
+    return _explained(db, answer, block)
 
 
 def popular(db: Session, reco: RecoClient, k: int, exclude: Sequence[str] = ()) -> Block:

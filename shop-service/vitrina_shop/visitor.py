@@ -26,6 +26,8 @@ ANONYMOUS_ENDPOINTS = frozenset({"static", "images.placeholder", "health.health"
 
 
 SIGN_IN_KEY = "sign_in"
+GUEST_KEY = "guest_id"  # its value starts with "guest-", which no customer id does
+GUEST_ACTIVE_KEY = "guest_events"
 
 
 def load_user() -> None:
@@ -49,9 +51,22 @@ def visitor_id() -> str:
     """The id the cart and the event log use for whoever is browsing."""
     if g.get("user") is not None:
         return g.user.id
-    if "guest_id" not in session:
-        session["guest_id"] = new_id("guest")
-    return session["guest_id"]
+    if GUEST_KEY not in session:
+        session[GUEST_KEY] = new_id("guest")
+    return session[GUEST_KEY]
+
+
+def guest_with_events() -> str | None:
+    """The guest's id once they did something reco-service was told of, else None."""
+    if g.get("user") is None and session.get(GUEST_ACTIVE_KEY):
+        return session.get(GUEST_KEY)
+    return None
+
+
+def note_event() -> None:
+    """A guest's event was logged: their home page asks for a list of today's events from now."""
+    if g.get("user") is None and GUEST_KEY in session:
+        session[GUEST_ACTIVE_KEY] = True
 
 
 def cart_ids() -> list[str]:
@@ -71,7 +86,7 @@ def cart_lines() -> list[CartLine]:
 def sign_in(user: User) -> None:
     """A fresh session holding a new sign-in's id; the caller commits."""
     db = get_db()
-    guest = session.get("guest_id")
+    guest = session.get(GUEST_KEY)
     sign_out()
     token = secrets.token_urlsafe(32)
     db.add(SignIn(id=token, user_id=user.id))

@@ -1,7 +1,8 @@
 """Writing the shop's traffic to the event log, in the export's schema, for the next training run.
 
 Rows are added to the caller's session, so an event commits together with what caused it (an
-order and its purchase events are one transaction).
+order and its purchase events are one transaction). Each event is also queued for reco-service,
+which re-ranks the shopper's next list with it.
 """
 
 from datetime import UTC, datetime
@@ -10,7 +11,9 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from vitrina_shared.schema import EventType
+from vitrina_shop.event_reporter import get_reporter
 from vitrina_shop.models import Product, event_row, events
+from vitrina_shop.visitor import note_event
 
 
 def log_events(
@@ -24,6 +27,8 @@ def log_events(
     ]
     if rows:
         db.execute(insert(events), rows)
+        get_reporter().report(user_id, event_type.value, [p.id for p, _, _ in lines], now)
+        note_event()
 
 
 def log_event(

@@ -8,11 +8,12 @@ from vitrina_shop.data.products import MAX_QUERY_LENGTH
 from vitrina_shop.db import get_db
 from vitrina_shop.reco_client import get_reco
 from vitrina_shop.views.images import category_label
-from vitrina_shop.visitor import cart_ids
+from vitrina_shop.visitor import cart_ids, guest_with_events
 
 bp = Blueprint("catalog", __name__)
 
 BLOCK_SIZE = 12
+SESSION_SOURCE = "session"  # reco-service's list of a visitor's events of today
 
 
 def _page_number() -> int:
@@ -33,9 +34,17 @@ def home() -> str:
     personal = None
     assigned = experiments.current()
     plan = assigned.variant if assigned else None
-    if g.user is not None and (plan is None or plan.personal):
+    if plan is None or plan.personal:
         k, version = (plan.k, plan.version) if plan else (BLOCK_SIZE, None)
-        personal = recommendations.recommended(db, reco, g.user.id, k, in_cart, version)
+        if g.user is not None:
+            # The discovery order: what the customer bought is in their orders already.
+            personal = recommendations.recommended(
+                db, reco, g.user.id, k, in_cart, version, exclude_bought=True
+            )
+        elif guest := guest_with_events():
+            # A guest's list exists once they viewed something today (source `session`).
+            answer = recommendations.recommended(db, reco, guest, k, in_cart, version, guest)
+            personal = answer if answer.source == SESSION_SOURCE else None
     popular = recommendations.popular(db, reco, BLOCK_SIZE, in_cart)
     return render_template("catalog/home.html", personal=personal, popular=popular)
 
