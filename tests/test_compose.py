@@ -100,7 +100,7 @@ def stack(engine, tmp_path_factory) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("compose")
     env_file = folder / "stack.env"
     example = (REPO / "deploy" / ".env.example").read_text()
-    env_file.write_text(with_secrets(example) + "SHOP_DEMO_SWITCH=true\n")
+    env_file.write_text(with_secrets(example) + "SHOP_DEMO_SWITCH=true\n")  # (see env below)
     token = re.search(r"^RECO_API_TOKEN=(.+)$", env_file.read_text(), re.M)[1]
     shop_port, reco_port = free_port(), free_port()
     env = {
@@ -110,6 +110,8 @@ def stack(engine, tmp_path_factory) -> Iterator[Stack]:
         "SHOP_PORT": f"127.0.0.1:{shop_port}",
         "RECO_PORT": f"127.0.0.1:{reco_port}",
         "SHOP_DEMO_SWITCH": "true",
+        # this test's HTTP client, unlike a browser, sends no Secure cookie to plain http://
+        "SHOP_SECURE_COOKIES": "false",
     }
     env.pop("VITRINA_ENV", None)
     stack = Stack(
