@@ -51,7 +51,7 @@ def test_the_500_page_needs_neither_database_nor_customer(
 
 
 def test_a_busy_database_fails_one_request_without_resting(app: Flask) -> None:
-    """Contention (a pool timeout, SQLite's lock) is a 503 for that request only.
+    """SQLite's lock held too long is a 503 for that request only.
 
     The next page is served, where an unreachable database would answer 503s for DB_REST_S.
     """

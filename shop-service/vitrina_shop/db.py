@@ -9,7 +9,6 @@ import click
 from flask import Flask, current_app, g
 from flask.cli import with_appcontext
 from sqlalchemy import Engine, create_engine, event, inspect, make_url, select, text
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from vitrina_shop import statement_deadline
@@ -27,7 +26,7 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 # pages that need no database (health, static files, placeholder images).
 REST_S = 5.0
 # With a pool smaller than the worker's threads, a hung database holds some threads, never all:
-# a request finding every connection busy waits this long, then gets a 503.
+# a request finding every connection busy waits this long, then the database rests.
 POOL_TIMEOUT_S = 1.0
 
 
@@ -114,11 +113,13 @@ def get_db() -> Session:
 
 
 def is_contention(error: Exception) -> bool:
-    """Every pooled connection busy, or SQLite's write lock held past its busy timeout.
+    """SQLite's write lock held past its busy timeout: the database answers, it is only busy.
 
-    The database answers, it is only busy: resting it would turn a load spike into an outage.
+    Resting it would turn a burst of writes into an outage. A pool timeout is not counted here:
+    on a server database it is how a hung server first shows, and resting is what keeps the
+    worker threads free then.
     """
-    return isinstance(error, PoolTimeout) or "database is locked" in str(error)
+    return "database is locked" in str(error)
 
 
 def rest(app: Flask) -> None:
