@@ -77,6 +77,22 @@ def data_summary(event_log: EventLog) -> DataSummary:
     )
 
 
+def model_meta(
+    settings: TrainerSettings, data: DataSummary, model: TwoStageRecommender, stages: StageLog
+) -> ModelMeta:
+    """A version's metadata: what was trained on what, how well (the last evaluation), how long."""
+    return ModelMeta(
+        trained_at=datetime.now(UTC),
+        top_k=settings.top_k,
+        similar_k=settings.similar_k,
+        data=data,
+        metrics=last_evaluation(settings.evaluation_json),
+        config=model.config.model_dump(mode="json"),
+        feature_importance=model.feature_importance().head(IMPORTANCES_KEPT).round(6).to_dict(),
+        stages=stages.as_dicts(),
+    )
+
+
 def connect_for_run(settings: TrainerSettings) -> tuple[ModelStore, VersionWriter]:
     """The model store, with the publishing lock taken before any training.
 
@@ -131,19 +147,7 @@ def run(
                 similar = model.similar_items(settings.similar_k)
                 popular = model.popular(settings.fallback_k)
                 bought = bought_items(event_log.events)
-            meta = ModelMeta(
-                trained_at=datetime.now(UTC),
-                top_k=settings.top_k,
-                similar_k=settings.similar_k,
-                data=data,
-                metrics=last_evaluation(settings.evaluation_json),
-                config=model.config.model_dump(mode="json"),
-                feature_importance=model.feature_importance()
-                .head(IMPORTANCES_KEPT)
-                .round(6)
-                .to_dict(),
-                stages=stages.as_dicts(),
-            )
+            meta = model_meta(settings, data, model, stages)
             keeper.stop()  # from here on, publishing renews the lock with every batch it writes
             with stages.stage("publish"):
                 published = publish(

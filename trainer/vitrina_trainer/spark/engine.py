@@ -9,17 +9,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import redis
 from pyspark.sql import SparkSession
 
 from vitrina_shared.catalog import read_items
-from vitrina_shared.model_meta import ModelMeta
 from vitrina_shared.model_store import VersionWriter
-from vitrina_trainer.evaluation import last_evaluation
-from vitrina_trainer.pipeline import IMPORTANCES_KEPT, RunResult, connect_for_run
+from vitrina_trainer.pipeline import RunResult, connect_for_run, model_meta
 from vitrina_trainer.publish import LockKeeper, publish_version
 from vitrina_trainer.recommender import RecommenderConfig
 from vitrina_trainer.settings import TrainerSettings
@@ -78,19 +75,7 @@ def run(
                     )
                 similar = model.similar_items(settings.similar_k)
                 popular = model.popular(settings.fallback_k)
-            meta = ModelMeta(
-                trained_at=datetime.now(UTC),
-                top_k=settings.top_k,
-                similar_k=settings.similar_k,
-                data=data,
-                metrics=last_evaluation(settings.evaluation_json),
-                config=model.config.model_dump(mode="json"),
-                feature_importance=model.feature_importance()
-                .head(IMPORTANCES_KEPT)
-                .round(6)
-                .to_dict(),
-                stages=stages.as_dicts(),
-            )
+            meta = model_meta(settings, data, model, stages)
             shards = []
 
             def write_users(writer: VersionWriter) -> int:
