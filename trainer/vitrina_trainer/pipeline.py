@@ -6,7 +6,7 @@ Redis is checked before the expensive steps, so a run with nowhere to publish fa
 import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,6 +110,29 @@ def connect_for_run(settings: TrainerSettings) -> tuple[ModelStore, VersionWrite
         raise
 
 
+@contextlib.contextmanager
+def publishing_run(
+    settings: TrainerSettings, stages: StageLog, executors_write: bool = False
+) -> Iterator[tuple[ModelStore, VersionWriter, LockKeeper]]:
+    """A run's store, its publishing lock taken first and renewed until `keeper.stop()`.
+
+    A failure anywhere in the block drops the lock and the version for the next run; with
+    `executors_write` (the Spark engine) the version stays registered, so `prune` also removes
+    what a straggling executor wrote after the abort.
+    """
+    with stages.stage("connect"):
+        store, writer = connect_for_run(settings)
+    keeper = LockKeeper(writer)
+    with store:
+        try:
+            yield store, writer, keeper
+        except BaseException:
+            keeper.stop()
+            with contextlib.suppress(redis.RedisError):
+                store.abort(writer, keep_registered=executors_write)
+            raise
+
+
 def run(
     settings: TrainerSettings,
     events: Sequence[Path],
@@ -120,51 +143,42 @@ def run(
 ) -> RunResult:
     """Train on everything and publish a new version; the previous one serves until then."""
     stages = stages or StageLog()
-    with stages.stage("connect"):
-        store, writer = connect_for_run(settings)
-    keeper = LockKeeper(writer)
-    with store:
-        try:
-            with stages.stage("load"):
-                event_log = load_events(events, shop_db_url)
-                catalog = read_items(items) if items else None
-                data = data_summary(event_log)
-                log.info(
-                    "%d events of %d users and %d products, %s … %s",
-                    data.events, data.users, data.items, data.first, data.last,
-                )  # fmt: skip
-            with stages.stage("eda"):
-                write_eda(event_log, settings.reports_dir)
-            with stages.stage("fit"):
-                config = config or RecommenderConfig(threads=settings.threads)
-                model = TwoStageRecommender(config).fit(event_log.events, catalog)
-            with stages.stage("recommend"):
-                # Every customer in order of first event, found on the integer codes: turning each
-                # event's id into a Python string first costs seconds per million events.
-                codes, names = text_codes(event_log.events[Columns.USER])
-                users = names[pd.unique(codes[codes >= 0])]
-                lists = model.recommend_lists(users, settings.top_k)
-                similar = model.similar_items(settings.similar_k)
-                popular = model.popular(settings.fallback_k)
-                bought = bought_items(event_log.events)
-            meta = model_meta(settings, data, model, stages)
-            keeper.stop()  # from here on, publishing renews the lock with every batch it writes
-            with stages.stage("publish"):
-                published = publish(
-                    store,
-                    lists.repeat,
-                    similar,
-                    popular,
-                    meta,
-                    bought=bought,
-                    keep=settings.versions_kept,
-                    writer=writer,
-                    discovery=lists.discovery,
-                )
-        except BaseException:
-            keeper.stop()
-            with contextlib.suppress(redis.RedisError):
-                store.abort(writer)  # a failure before publishing: drop the lock for the next run
-            raise
+    with publishing_run(settings, stages) as (store, writer, keeper):
+        with stages.stage("load"):
+            event_log = load_events(events, shop_db_url)
+            catalog = read_items(items) if items else None
+            data = data_summary(event_log)
+            log.info(
+                "%d events of %d users and %d products, %s … %s",
+                data.events, data.users, data.items, data.first, data.last,
+            )  # fmt: skip
+        with stages.stage("eda"):
+            write_eda(event_log, settings.reports_dir)
+        with stages.stage("fit"):
+            config = config or RecommenderConfig(threads=settings.threads)
+            model = TwoStageRecommender(config).fit(event_log.events, catalog)
+        with stages.stage("recommend"):
+            # Every customer in order of first event, found on the integer codes: turning each
+            # event's id into a Python string first costs seconds per million events.
+            codes, names = text_codes(event_log.events[Columns.USER])
+            users = names[pd.unique(codes[codes >= 0])]
+            lists = model.recommend_lists(users, settings.top_k)
+            similar = model.similar_items(settings.similar_k)
+            popular = model.popular(settings.fallback_k)
+            bought = bought_items(event_log.events)
+        meta = model_meta(settings, data, model, stages)
+        keeper.stop()  # from here on, publishing renews the lock with every batch it writes
+        with stages.stage("publish"):
+            published = publish(
+                store,
+                lists.repeat,
+                similar,
+                popular,
+                meta,
+                bought=bought,
+                keep=settings.versions_kept,
+                writer=writer,
+                discovery=lists.discovery,
+            )
     log.info("run done in %.1f s: version %s is active", stages.total_seconds, published.version)
     return RunResult(published, data, stages)

@@ -5,19 +5,17 @@ score → publish, the previous version serving until the new one is activated. 
 where each step runs (see the package's docstring); there is no EDA report on this engine.
 """
 
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import redis
 from pyspark.sql import SparkSession
 
 from vitrina_shared.catalog import read_items
 from vitrina_shared.model_store import VersionWriter
-from vitrina_trainer.pipeline import RunResult, connect_for_run, model_meta
-from vitrina_trainer.publish import LockKeeper, publish_version
+from vitrina_trainer.pipeline import RunResult, model_meta, publishing_run
+from vitrina_trainer.publish import publish_version
 from vitrina_trainer.recommender import RecommenderConfig
 from vitrina_trainer.settings import TrainerSettings
 from vitrina_trainer.spark.fit import fit_on_driver, item_state_on_spark
@@ -48,69 +46,56 @@ def run(
 ) -> RunResult:
     """Train on everything and publish a new version; the previous one serves until then."""
     stages = stages or StageLog()
-    with stages.stage("connect"):
-        store, writer = connect_for_run(settings)
-    keeper = LockKeeper(writer)
-    with store:
-        try:
-            with stages.stage("load"):
-                loaded = read_events(spark, [str(path) for path in events])
-                data = loaded.summary
-                catalog = read_items(items) if items else None
-                partitions = partitions_for(spark, data.events, settings.spark_partitions)
-                log.info(
-                    "%d events of %d users and %d products, %s … %s, in %d partitions",
-                    data.events, data.users, data.items, data.first, data.last, partitions,
-                )  # fmt: skip
-            with stages.stage("fit"):
-                config = config or RecommenderConfig(threads=settings.threads)
-                model, sampled = fit_on_driver(
-                    loaded.frame, data.users, config, catalog, settings.spark_fit_customers
-                )
-                if sampled:
-                    started = time.perf_counter()
-                    item_state_on_spark(loaded.frame, model, data.users, partitions)
-                    log.info(
-                        "product state over all events in %.1f s", time.perf_counter() - started
-                    )
-                similar = model.similar_items(settings.similar_k)
-                popular = model.popular(settings.fallback_k)
-            meta = model_meta(settings, data, model, stages)
-            shards = []
+    with publishing_run(settings, stages, executors_write=True) as (store, writer, keeper):
+        with stages.stage("load"):
+            loaded = read_events(spark, [str(path) for path in events])
+            data = loaded.summary
+            catalog = read_items(items) if items else None
+            partitions = partitions_for(spark, data.events, settings.spark_partitions)
+            log.info(
+                "%d events of %d users and %d products, %s … %s, in %d partitions",
+                data.events, data.users, data.items, data.first, data.last, partitions,
+            )  # fmt: skip
+        with stages.stage("fit"):
+            config = config or RecommenderConfig(threads=settings.threads)
+            model, sampled = fit_on_driver(
+                loaded.frame, data.users, config, catalog, settings.spark_fit_customers
+            )
+            if sampled:
+                started = time.perf_counter()
+                item_state_on_spark(loaded.frame, model, data.users, partitions)
+                log.info("product state over all events in %.1f s", time.perf_counter() - started)
+            similar = model.similar_items(settings.similar_k)
+            popular = model.popular(settings.fallback_k)
+        meta = model_meta(settings, data, model, stages)
+        shards = []
 
-            def write_users(writer: VersionWriter) -> int:
-                target = Target(
-                    redis_url=settings.redis_url,
-                    prefix=settings.redis_prefix,
-                    cluster=settings.redis_cluster,
-                    timeout=settings.redis_timeout_s,
-                    version=writer.version,
-                    top_k=settings.top_k,
-                )
-                shards.extend(
-                    score_on_executors(loaded.frame, model, target, partitions, chunk_events)
-                )
-                return sum(shard.users for shard in shards)
+        def write_users(writer: VersionWriter) -> int:
+            target = Target(
+                redis_url=settings.redis_url,
+                prefix=settings.redis_prefix,
+                cluster=settings.redis_cluster,
+                timeout=settings.redis_timeout_s,
+                version=writer.version,
+                top_k=settings.top_k,
+            )
+            shards.extend(score_on_executors(loaded.frame, model, target, partitions, chunk_events))
+            return sum(shard.users for shard in shards)
 
-            # the executors' writes take long and are not the driver's: the keeper renews the
-            # lock until the version is activated
-            with stages.stage("recommend and publish"):
-                published = publish_version(
-                    store,
-                    write_users,
-                    similar,
-                    popular,
-                    meta,
-                    keep=settings.versions_kept,
-                    writers_elsewhere=True,
-                    writer=writer,
-                )
-            keeper.stop()
-        except BaseException:
-            keeper.stop()
-            with contextlib.suppress(redis.RedisError):
-                store.abort(writer, keep_registered=True)  # executors may have written
-            raise
+        # the executors' writes take long and are not the driver's: the keeper renews the
+        # lock until the version is activated
+        with stages.stage("recommend and publish"):
+            published = publish_version(
+                store,
+                write_users,
+                similar,
+                popular,
+                meta,
+                keep=settings.versions_kept,
+                writers_elsewhere=True,
+                writer=writer,
+            )
+        keeper.stop()
         loaded.frame.unpersist()
     for shard in shards:
         log.info(
