@@ -8,9 +8,11 @@ import socket
 import subprocess
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import redis
 
@@ -39,7 +41,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class PrivateRedis:
+class _Running(ABC):
+    """`with server:` starts it and stops it on the way out, whatever happened inside."""
+
+    @abstractmethod
+    def start(self) -> Self: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class PrivateRedis(_Running):
     """Start with `start()` or a `with` block; `url` is ready once it returns.
 
     With `data_dir` the server keeps an append-only file there, so a demo survives restarts;
@@ -115,19 +138,8 @@ class PrivateRedis:
             self._tmp.cleanup()
             self._tmp = None
 
-    def __enter__(self) -> "PrivateRedis":
-        return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class PrivateRedisCluster:
+class PrivateRedisCluster(_Running):
     """A Redis Cluster of `masters` private servers on loopback ports, no replicas.
 
     The slots are split evenly between them and they meet each other; `url` names the first
@@ -180,17 +192,6 @@ class PrivateRedisCluster:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
-
-    def __enter__(self) -> "PrivateRedisCluster":
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def main() -> None:
