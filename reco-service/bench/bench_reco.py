@@ -147,9 +147,9 @@ def wrk(url: str, connections: int, seconds: int, script: Path | None, pids: Pid
         [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
     ).stdout
     after = cpu_seconds(pids.server), cpu_seconds(pids.redis), finished_children_cpu()
-    percentiles = dict(re.findall(r"^\s+(50|99)\.000%\s+(\S+)$", out, re.MULTILINE))
+    percentiles = dict(re.findall(r"^\s+(50|99)\.000%\s+(\S+)\s*$", out, re.MULTILINE))
     if not percentiles:
-        percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+        percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
     if "50" not in percentiles or "99" not in percentiles:
         raise SystemExit(f"wrk gave no latency percentiles (did every request time out?):\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
