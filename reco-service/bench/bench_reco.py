@@ -48,6 +48,7 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 @dataclass(frozen=True)
 class Pids:
     server: int  # vitrina-reco's supervisor; its workers are its children
+    port: int
     redis: int
 
 
@@ -127,6 +128,24 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def workers_of(pid: int) -> list[psutil.Process]:
+    """The worker processes uvicorn spawned, or the server itself when it runs alone."""
+    parent = psutil.Process(pid)
+    spawned = [p for p in parent.children() if "spawn_main" in " ".join(p.cmdline())]
+    return spawned or [parent]
+
+
+def connections_per_worker(workers: list[psutil.Process], port: int) -> list[int]:
+    """How the shared listening socket split the load generator's connections between workers."""
+    return [
+        sum(
+            c.laddr.port == port and c.status == psutil.CONN_ESTABLISHED
+            for c in w.net_connections()
+        )
+        for w in workers
+    ]
+
+
 def finished_children_cpu() -> float:
     """CPU time of this process's children that have exited (each wrk run, once it returns)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -143,9 +162,12 @@ def wrk(url: str, connections: int, seconds: int, script: Path | None, pids: Pid
     if script is not None:
         command += ["-s", str(script)]
     before = cpu_seconds(pids.server), cpu_seconds(pids.redis), finished_children_cpu()
-    out = subprocess.run(
-        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
-    ).stdout
+    run = subprocess.Popen([*command, url], stdout=subprocess.PIPE, text=True)
+    time.sleep(seconds / 2)
+    split = connections_per_worker(workers_of(pids.server), pids.port)
+    out, _ = run.communicate(timeout=seconds + 30)
+    if run.returncode:
+        raise SystemExit(f"wrk failed ({run.returncode}):\n{out}")
     after = cpu_seconds(pids.server), cpu_seconds(pids.redis), finished_children_cpu()
     percentiles = dict(re.findall(r"^\s+(50|99)\.000%\s+(\S+)\s*$", out, re.MULTILINE))
     if not percentiles:
@@ -166,6 +188,7 @@ def wrk(url: str, connections: int, seconds: int, script: Path | None, pids: Pid
         "cpu_us": server_us,
         "redis_us": redis_us,
         "wrk_us": wrk_us,
+        "split": "/".join(map(str, split)),
         "errors": int(errors.group(1)) if errors else 0,
         "socket_errors": socket_errors.group(1) if socket_errors else "",
     }
@@ -244,7 +267,7 @@ def measure(
         )
         try:
             wait_ready(base, process)
-            pids = Pids(server=process.pid, redis=redis.process.pid)
+            pids = Pids(server=process.pid, port=port, redis=redis.process.pid)
             wrk(f"{base}/health", 8, 2, None, pids)  # warm-up
             for lua in scripts.values():
                 wrk(base, 8, 2, lua, pids)
@@ -270,16 +293,19 @@ def report(args: argparse.Namespace, results: dict) -> None:
         f"{len(os.sched_getaffinity(0))} "
         f"usable cores shared with wrk, Redis and anything else running (load average now {load})"
     )
-    print("CPU per request, in µs: of the server's processes, of redis-server, of wrk")
+    print(
+        "CPU per request, in µs: of the server's processes, of redis-server, of wrk; "
+        "wrk's connections held by each worker"
+    )
     print(
         f"{'workers':>7}  {'endpoint':<20}{'conc.':>6}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}"
-        f"{'server':>8}{'redis':>7}{'wrk':>6}{'errors':>8}"
+        f"{'server':>8}{'redis':>7}{'wrk':>6}{'split':>7}{'errors':>8}"
     )
     for (workers, name, connections), r in results.items():
         print(
             f"{workers:>7}  {name:<20}{connections:>6}{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}"
             f"{r['rps']:>9.0f}{r['cpu_us']:>8.0f}{r['redis_us']:>7.0f}{r['wrk_us']:>6.0f}"
-            f"{r['errors']:>8}  {r['socket_errors']}"
+            f"{r['split']:>7}{r['errors']:>8}  {r['socket_errors']}"
         )
     counts = sorted({workers for workers, _, _ in results})
     for workers in counts:
