@@ -1,10 +1,10 @@
-"""One socket write per response: an answer's head and body leave together, also before a close."""
+"""The service's HTTP protocol: one socket write per response, and a yield after each accept."""
 
 import asyncio
 import socket
 from typing import Any
 
-from vitrina_reco.protocol import GatheringHttpToolsProtocol
+from vitrina_reco.protocol import RecoHttpProtocol
 
 REQUESTS = [
     b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n",  # 200
@@ -32,7 +32,7 @@ class CountingTransport:
 WRITES: list[bytes] = []
 
 
-class CountedProtocol(GatheringHttpToolsProtocol):
+class CountedProtocol(RecoHttpProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CountingTransport(transport, WRITES))  # type: ignore[arg-type]
 
@@ -71,3 +71,14 @@ def test_every_response_is_one_write_head_and_body_together(serve):
     for write in WRITES:
         head, body = write.split(b"\r\n\r\n", 1)
         assert len(body) == body_length(head) > 0
+
+
+def test_each_accepted_connection_yields_the_cpu_to_the_other_workers(serve, monkeypatch):
+    yields = []
+    monkeypatch.setattr("vitrina_reco.protocol.os.sched_yield", lambda: yields.append(1))
+    url = serve().base_url
+    for _ in range(3):  # a new connection each
+        with socket.create_connection((url.host, url.port), timeout=10) as client:
+            client.sendall(REQUESTS[0])
+            assert complete(client.recv(65536))
+    assert len(yields) == 3

@@ -1,7 +1,7 @@
 """`vitrina-reco [--host H --port P --workers N]`: reco-service under uvicorn.
 
-uvloop and httptools (one socket write per response: `protocol.py`); N worker processes share
-the port (default: the usable cores).
+uvloop and httptools (one socket write per response, connections shared fairly between workers:
+`protocol.py`); N worker processes share the port (default: the usable cores).
 """
 
 import argparse
@@ -19,7 +19,7 @@ from vitrina_shared.settings import settings_problem
 # Each worker process builds its own app from the environment (uvicorn's factory mode).
 APP_FACTORY = "vitrina_reco.app:create_app"
 SAFE_FORMATTER = "vitrina_shared.log_format.SafeFormatter"
-HTTP_PROTOCOL = "vitrina_reco.protocol:GatheringHttpToolsProtocol"
+HTTP_PROTOCOL = "vitrina_reco.protocol:RecoHttpProtocol"
 
 
 def log_config() -> dict[str, Any]:

@@ -1,12 +1,19 @@
-"""uvicorn's httptools protocol, answering with one socket write per response instead of two.
+"""uvicorn's httptools protocol with two changes for throughput under many workers.
 
-uvicorn writes a response's head and its body with two `transport.write` calls, and uvloop sends
-each at once: two system calls, two TCP segments and two wake-ups of the client per answer,
-a large share of a worker's CPU (see `make bench-reco`). Here the writes of one event-loop turn
-leave together at its end; ASGI sends a response's head and body in the same turn.
+One socket write per response: uvicorn writes a response's head and its body with two
+`transport.write` calls, and uvloop sends each at once: two system calls, two TCP segments and two
+wake-ups of the client per answer. Here the writes of one event-loop turn leave together at its
+end; ASGI sends a response's head and body in the same turn.
+
+A fair share of connections per worker: uvicorn's workers share one listening socket, and the
+worker that runs first accepts every connection waiting, often all of a client's pool while the
+others wait for a core. Yielding the CPU after each accepted connection lets the workers woken
+by the same arrivals take their share (libuv's `UV_TCP_SINGLE_ACCEPT` did this; the libuv in
+uvloop no longer has it). It costs one system call per new connection, none per request.
 """
 
 import asyncio
+import os
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -38,6 +45,7 @@ class GatheringTransport:
         return getattr(self._transport, name)
 
 
-class GatheringHttpToolsProtocol(HttpToolsProtocol):
+class RecoHttpProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(GatheringTransport(transport, self.loop))  # type: ignore[arg-type]
+        os.sched_yield()
