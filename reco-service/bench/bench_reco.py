@@ -14,11 +14,13 @@ import argparse
 import contextlib
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,6 +43,13 @@ request = function()
 end
 """
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+@dataclass(frozen=True)
+class Pids:
+    server: int  # vitrina-reco's supervisor; its workers are its children
+    port: int
+    redis: int
 
 
 def publish(url: str, users: int, items: int, top_k: int, seed: int = 7) -> float:
@@ -119,30 +128,67 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def wrk(url: str, connections: int, seconds: int, script: Path | None, pid: int) -> dict:
-    """One wrk run; adds the server's CPU time per request, which machine load barely changes."""
+def workers_of(pid: int) -> list[psutil.Process]:
+    """The worker processes uvicorn spawned, or the server itself when it runs alone."""
+    parent = psutil.Process(pid)
+    spawned = [p for p in parent.children() if "spawn_main" in " ".join(p.cmdline())]
+    return spawned or [parent]
+
+
+def connections_per_worker(workers: list[psutil.Process], port: int) -> list[int]:
+    """How the shared listening socket split the load generator's connections between workers."""
+    return [
+        sum(
+            c.laddr.port == port and c.status == psutil.CONN_ESTABLISHED
+            for c in w.net_connections()
+        )
+        for w in workers
+    ]
+
+
+def finished_children_cpu() -> float:
+    """CPU time of this process's children that have exited (each wrk run, once it returns)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wrk(url: str, connections: int, seconds: int, script: Path | None, pids: Pids) -> dict:
+    """One wrk run; adds the CPU time per request of the server, Redis and wrk itself.
+
+    On 2 cores they share, how that CPU splits decides how far a second worker can go; machine
+    load changes it far less than it changes requests per second.
+    """
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     if script is not None:
         command += ["-s", str(script)]
-    cpu_before = cpu_seconds(pid)
-    out = subprocess.run(
-        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
-    ).stdout
-    cpu = cpu_seconds(pid) - cpu_before
-    percentiles = dict(re.findall(r"^\s+(50|99)\.000%\s+(\S+)$", out, re.MULTILINE))
+    before = cpu_seconds(pids.server), cpu_seconds(pids.redis), finished_children_cpu()
+    run = subprocess.Popen([*command, url], stdout=subprocess.PIPE, text=True)
+    time.sleep(seconds / 2)
+    split = connections_per_worker(workers_of(pids.server), pids.port)
+    out, _ = run.communicate(timeout=seconds + 30)
+    if run.returncode:
+        raise SystemExit(f"wrk failed ({run.returncode}):\n{out}")
+    after = cpu_seconds(pids.server), cpu_seconds(pids.redis), finished_children_cpu()
+    percentiles = dict(re.findall(r"^\s+(50|99)\.000%\s+(\S+)\s*$", out, re.MULTILINE))
     if not percentiles:
-        percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+        percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
     if "50" not in percentiles or "99" not in percentiles:
         raise SystemExit(f"wrk gave no latency percentiles (did every request time out?):\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)$", out, re.MULTILINE)
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    requests = max(int(re.search(r"(\d+) requests in", out).group(1)), 1)
+    server_us, redis_us, wrk_us = (
+        (end - start) / requests * 1e6 for end, start in zip(after, before, strict=True)
+    )
     return {
         "p50_ms": to_ms(percentiles["50"]),
         "p99_ms": to_ms(percentiles["99"]),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "requests": requests,
-        "cpu_us": cpu / max(requests, 1) * 1e6,
+        "cpu_us": server_us,
+        "redis_us": redis_us,
+        "wrk_us": wrk_us,
+        "split": "/".join(map(str, split)),
         "errors": int(errors.group(1)) if errors else 0,
         "socket_errors": socket_errors.group(1) if socket_errors else "",
     }
@@ -187,21 +233,25 @@ def main() -> None:
             for workers in worker_counts:
                 print(f"round {round_}: measuring {workers} worker(s) ...", flush=True)
                 scripts = {"recommendations": script, "re-ranked": session_script}
-                for key, run in measure(server.url, Path(tmp), scripts, workers, args).items():
+                for key, run in measure(server, Path(tmp), scripts, workers, args).items():
                     if key not in results or run["rps"] > results[key]["rps"]:
                         results[key] = run
         report(args, results)
 
 
 def measure(
-    redis_url: str, tmp: Path, scripts: dict[str, Path], workers: int, args: argparse.Namespace
+    redis: PrivateRedis,
+    tmp: Path,
+    scripts: dict[str, Path],
+    workers: int,
+    args: argparse.Namespace,
 ) -> dict:
     """Start `vitrina-reco --workers N` and run wrk against it; results keyed (workers, name, c)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
-        "REDIS_URL": redis_url,
+        "REDIS_URL": redis.url,
         "RECO_API_TOKEN": "",
         "RECO_ACCESS_LOG": "true" if args.access_log == "on" else "false",
     }
@@ -217,16 +267,17 @@ def measure(
         )
         try:
             wait_ready(base, process)
-            wrk(f"{base}/health", 8, 2, None, process.pid)  # warm-up
+            pids = Pids(server=process.pid, port=port, redis=redis.process.pid)
+            wrk(f"{base}/health", 8, 2, None, pids)  # warm-up
             for lua in scripts.values():
-                wrk(base, 8, 2, lua, process.pid)
+                wrk(base, 8, 2, lua, pids)
             for name, url, lua in (
                 *((name, base, lua) for name, lua in scripts.items()),
                 ("health (ceiling)", f"{base}/health", None),
             ):
                 for connections in (1, 32):
                     results[workers, name, connections] = wrk(
-                        url, connections, args.seconds, lua, process.pid
+                        url, connections, args.seconds, lua, pids
                     )
         finally:
             stop_process_group(process)
@@ -243,13 +294,18 @@ def report(args: argparse.Namespace, results: dict) -> None:
         f"usable cores shared with wrk, Redis and anything else running (load average now {load})"
     )
     print(
+        "CPU per request, in µs: of the server's processes, of redis-server, of wrk; "
+        "wrk's connections held by each worker"
+    )
+    print(
         f"{'workers':>7}  {'endpoint':<20}{'conc.':>6}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}"
-        f"{'server CPU/req':>16}{'errors':>8}"
+        f"{'server':>8}{'redis':>7}{'wrk':>6}{'split':>7}{'errors':>8}"
     )
     for (workers, name, connections), r in results.items():
         print(
             f"{workers:>7}  {name:<20}{connections:>6}{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}"
-            f"{r['rps']:>9.0f}{r['cpu_us']:>13.0f} us{r['errors']:>8}  {r['socket_errors']}"
+            f"{r['rps']:>9.0f}{r['cpu_us']:>8.0f}{r['redis_us']:>7.0f}{r['wrk_us']:>6.0f}"
+            f"{r['split']:>7}{r['errors']:>8}  {r['socket_errors']}"
         )
     counts = sorted({workers for workers, _, _ in results})
     for workers in counts:

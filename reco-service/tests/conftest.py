@@ -16,6 +16,7 @@ import redis
 import uvicorn
 
 from vitrina_reco.app import create_app
+from vitrina_reco.cli import HTTP_PROTOCOL
 from vitrina_reco.settings import RecoSettings
 from vitrina_shared.model_store import ModelStore
 from vitrina_shared.redis_layout import POPULAR, encode_ranking
@@ -78,13 +79,17 @@ def publish_to() -> Callable[..., str]:
 
 
 @contextmanager
-def serving(settings: RecoSettings) -> Iterator[str]:
-    """Run the app under uvicorn in a thread; yields its base URL and stops it afterwards."""
+def serving(settings: RecoSettings, http: Any = HTTP_PROTOCOL) -> Iterator[str]:
+    """Run the app under uvicorn in a thread; yields its base URL and stops it afterwards.
+
+    It answers through `http`, by default the protocol `vitrina-reco` runs.
+    """
     config = uvicorn.Config(
         create_app(settings),
         host="127.0.0.1",
         port=free_port(),
         loop="asyncio",
+        http=http,
         log_level="warning",
         access_log=False,
         lifespan="on",
@@ -118,11 +123,14 @@ def settings_for(redis_url: str, **overrides: Any) -> RecoSettings:
 
 @pytest.fixture
 def serve(redis_url: str) -> Iterator[Callable[..., httpx.Client]]:
-    """`serve(**settings)` → an HTTP client of a running service on the test's Redis."""
+    """`serve(**settings)` → an HTTP client of a running service on the test's Redis.
+
+    `serve(http=…, …)` runs it with another uvicorn protocol class.
+    """
     with ExitStack() as started:
 
-        def start(**overrides: Any) -> httpx.Client:
-            base = started.enter_context(serving(settings_for(redis_url, **overrides)))
+        def start(http: Any = HTTP_PROTOCOL, **overrides: Any) -> httpx.Client:
+            base = started.enter_context(serving(settings_for(redis_url, **overrides), http))
             return started.enter_context(httpx.Client(base_url=base, timeout=10))
 
         yield start

@@ -25,7 +25,7 @@ def test_runs_the_app_factory_on_the_given_address(uvicorn_calls):
     ((app, kwargs),) = uvicorn_calls
     assert (app, kwargs["factory"]) == ("vitrina_reco.app:create_app", True)
     assert (kwargs["host"], kwargs["port"], kwargs["workers"]) == ("0.0.0.0", 9123, 3)
-    assert (kwargs["loop"], kwargs["http"]) == ("uvloop", "httptools")
+    assert (kwargs["loop"], kwargs["http"]) == ("uvloop", cli.HTTP_PROTOCOL)
 
 
 def test_defaults_to_loopback_port_8000_and_one_worker_per_usable_core(uvicorn_calls):

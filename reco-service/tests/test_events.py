@@ -95,6 +95,11 @@ def commands_sent(redis_client, request) -> list[list[str]]:
         return [name for port, name in seen if port != command["client_port"]]
 
 
+def reads_processed(redis_client) -> int:
+    """Reads of the server from its clients' sockets so far: one per round trip (and per INFO)."""
+    return redis_client.info("stats")["total_reads_processed"]
+
+
 def test_one_redis_round_trip_per_answer(serve, publish, redis_client):
     publish("v1")
     api = serve(RECO_VERSION_TTL_SECONDS=60)
@@ -108,8 +113,12 @@ def test_one_redis_round_trip_per_answer(serve, publish, redis_client):
             nonlocal response
             response = api.get("/recommendations/u1", params=params)
 
-        assert commands_sent(redis_client, ask) == ["EVALSHA"]
+        # The stored list and the script reading the recent and similar lists, pipelined.
+        assert commands_sent(redis_client, ask) == ["HMGET", "EVALSHA"]
         assert response is not None and response.json()["items"][0]["reason"] is not None
+        before = reads_processed(redis_client)
+        ask()
+        assert reads_processed(redis_client) - before == 2  # the answer's and this INFO's
 
 
 @pytest.mark.parametrize(

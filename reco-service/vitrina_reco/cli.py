@@ -1,6 +1,7 @@
 """`vitrina-reco [--host H --port P --workers N]`: reco-service under uvicorn.
 
-uvloop and httptools; N worker processes share the port (default: the usable cores).
+uvloop and httptools (one socket write per response, connections shared fairly between workers:
+`protocol.py`); N worker processes share the port (default: the usable cores).
 """
 
 import argparse
@@ -18,6 +19,7 @@ from vitrina_shared.settings import settings_problem
 # Each worker process builds its own app from the environment (uvicorn's factory mode).
 APP_FACTORY = "vitrina_reco.app:create_app"
 SAFE_FORMATTER = "vitrina_shared.log_format.SafeFormatter"
+HTTP_PROTOCOL = "vitrina_reco.protocol:RecoHttpProtocol"
 
 
 def log_config() -> dict[str, Any]:
@@ -73,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=HTTP_PROTOCOL,
+        ws="none",  # no WebSocket routes: an upgrade request is answered as plain HTTP
         access_log=False,
         log_level="warning",
         log_config=log_config(),

@@ -1,13 +1,15 @@
-"""Auto-pipelining of hash reads: every HGET asked for in one event-loop turn goes out as one HMGET.
+"""Auto-pipelining: the reads asked for in one event-loop turn go out together, in one round trip.
 
-Under concurrency this shares a Redis round trip (and redis-py's per-command cost, which is most
-of a request's CPU) between all requests that arrived together; alone, a request still costs one
-round trip. Callers bound their wait with their own timeout; a failed HMGET fails all its waiters.
+Every HGET of a turn becomes one HMGET per hash (`HashReader`); every session read one HMGET and
+one script call per model version (`SessionReader`). Under concurrency this shares a Redis round
+trip (and redis-py's per-command cost, which is most of a request's CPU) between all requests
+that arrived together; alone, a request still costs one round trip. Callers bound their wait
+with their own timeout; a failed command fails all its waiters.
 """
 
 import asyncio
 import hashlib
-from typing import Any
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
@@ -58,66 +60,132 @@ class HashReader:
             await asyncio.gather(*self._running, return_exceptions=True)
 
 
-class ScriptRunner:
-    """The same for one Lua script.
+# The recent lists of a batch of requests and the similar lists of their events' products, which
+# only the server can look up without a second round trip (their ids are in the events). KEYS:
+# the version's similar hash, then the recent lists; ARGV: events to read per list. Replies with
+# each list's events, the products named in them, and their similar lists (HMGETs of at most
+# 1,000 fields: Lua's `unpack` has a limit).
+RECENT_SCRIPT = """
+local n = tonumber(ARGV[1])
+local reply, items, seen = {}, {}, {}
+for i = 2, #KEYS do
+  local events = redis.call('LRANGE', KEYS[i], 0, n - 1)
+  reply[#reply + 1] = events
+  for _, entry in ipairs(events) do
+    local item = string.match(entry, '^([^,]+),')
+    if item and not seen[item] then
+      seen[item] = true
+      items[#items + 1] = item
+    end
+  end
+end
+local blobs = {}
+for first = 1, #items, 1000 do
+  local part = redis.call('HMGET', KEYS[1], unpack(items, first, math.min(first + 999, #items)))
+  for _, blob in ipairs(part) do
+    blobs[#blobs + 1] = blob
+  end
+end
+reply[#reply + 1] = items
+reply[#reply + 1] = blobs
+return reply
+"""
 
-    Its calls of one loop turn go out as one pipeline of EVALSHAs, so re-ranked requests
-    arriving together still share a round trip.
+
+@dataclass(frozen=True)
+class SessionReply:
+    """One request's share of a batch: its stored list, its recent lists, the similar lists.
+
+    `similar` holds the similar lists (raw) of every product in the events of the batch.
     """
 
-    def __init__(self, client: Redis, script: str):
-        self.client, self.script = client, script
-        self.sha = hashlib.sha1(script.encode()).hexdigest()  # the name Redis gives the script
-        self._pending: list[tuple[list[str], list[str | int], asyncio.Future]] = []
+    own: bytes | None
+    recent: list[list[bytes]]
+    similar: dict[bytes, bytes]
+
+
+@dataclass
+class _Call:
+    user_id: str
+    recent_keys: list[str]
+    future: asyncio.Future
+
+
+class SessionReader:
+    """What the session re-ranking reads, for all requests of one loop turn in one round trip.
+
+    Per version (its users' and similar hashes) one HMGET of the users' stored lists and one
+    EVALSHA of `RECENT_SCRIPT` for all their recent lists, in one pipeline. Per request that is
+    far less work for Redis and for redis-py than a script call each that also read the stored
+    list: a stored list passes through Lua as a string (a copy and a hash) and back. Nothing
+    needs the two commands to be atomic: a version's hashes never change once published, and
+    the key names pin the version.
+    """
+
+    def __init__(self, client: Redis):
+        self.client = client
+        self.sha = hashlib.sha1(RECENT_SCRIPT.encode()).hexdigest()  # the name Redis gives it
+        self._pending: dict[tuple[str, str, int], list[_Call]] = {}
         self._running: set[asyncio.Task] = set()
 
-    def __call__(self, keys: list[str], args: list[str | int]) -> "asyncio.Future[Any]":
-        """A future of the script's reply for these keys and arguments."""
+    def __call__(
+        self, users_key: str, similar_key: str, user_id: str, recent_keys: list[str], recent: int
+    ) -> "asyncio.Future[SessionReply]":
+        """A future of one user's stored list and `recent` newest events of each recent list."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         if not self._pending:
             loop.call_soon(self._flush)
-        self._pending.append((keys, args, future))
+        call = _Call(user_id, recent_keys, future)
+        self._pending.setdefault((users_key, similar_key, recent), []).append(call)
         return future
 
     def _flush(self) -> None:
-        pending, self._pending = self._pending, []
+        pending, self._pending = self._pending, {}
         task = asyncio.ensure_future(self._run(pending))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
-    async def _send(self, calls: list) -> list:
-        if len(calls) == 1:  # alone: one plain command costs redis-py less than a pipeline
-            keys, args, _ = calls[0]
-            try:
-                return [await self.client.evalsha(self.sha, len(keys), *keys, *args)]
-            except NoScriptError as exc:
-                return [exc]
+    async def _send(self, batches: dict[tuple[str, str, int], list[_Call]]) -> list:
         async with self.client.pipeline(transaction=False) as pipe:
-            for keys, args, _ in calls:
-                pipe.evalsha(self.sha, len(keys), *keys, *args)
+            for (users_key, similar_key, recent), calls in batches.items():
+                pipe.hmget(users_key, [call.user_id for call in calls])
+                keys = [key for call in calls for key in call.recent_keys]
+                pipe.evalsha(self.sha, 1 + len(keys), similar_key, *keys, recent)
             return await pipe.execute(raise_on_error=False)
 
-    async def _run(self, calls: list) -> None:
+    async def _run(self, batches: dict[tuple[str, str, int], list[_Call]]) -> None:
         try:
-            replies = await self._send(calls)
+            replies = await self._send(batches)
             if any(isinstance(reply, NoScriptError) for reply in replies):
-                await self.client.script_load(self.script)  # a restarted or flushed Redis
-                replies = await self._send(calls)
+                await self.client.script_load(RECENT_SCRIPT)  # a restarted or flushed Redis
+                replies = await self._send(batches)
         except BaseException as exc:
-            for _, _, future in calls:
-                if not future.done():
-                    future.set_exception(exc)
+            for calls in batches.values():
+                _fail(calls, exc)
             if isinstance(exc, asyncio.CancelledError):
                 raise
             return
-        for (_, _, future), reply in zip(calls, replies, strict=True):
-            if not future.done():
-                if isinstance(reply, Exception):
-                    future.set_exception(reply)
-                else:
-                    future.set_result(reply)
+        for calls, own, recent in zip(batches.values(), replies[::2], replies[1::2], strict=True):
+            error = own if isinstance(own, Exception) else recent
+            if isinstance(error, Exception):
+                _fail(calls, error)
+                continue
+            *lists, items, blobs = recent
+            similar = dict(zip(items, blobs, strict=True))
+            start = 0
+            for call, blob in zip(calls, own, strict=True):
+                end = start + len(call.recent_keys)
+                if not call.future.done():
+                    call.future.set_result(SessionReply(blob, lists[start:end], similar))
+                start = end
 
     async def close(self) -> None:
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
+
+
+def _fail(calls: list[_Call], exc: BaseException) -> None:
+    for call in calls:
+        if not call.future.done():
+            call.future.set_exception(exc)

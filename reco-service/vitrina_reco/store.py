@@ -2,7 +2,7 @@
 
 A request costs one Redis round trip: the active version, its metadata and its fallback lists are
 held in memory for `version_ttl` seconds, so only the product's own list is fetched, or for a user
-their list, recent events and the similar lists of those events' products, in one script call.
+their list, recent events and the similar lists of those events' products (`SessionReader`).
 Every call is bounded by a client-side timeout; any Redis trouble becomes `StoreUnavailableError`.
 """
 
@@ -22,7 +22,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisClusterException, RedisError
 
 from vitrina_reco.blending import Event
-from vitrina_reco.pipelining import HashReader, ScriptRunner
+from vitrina_reco.pipelining import HashReader, SessionReader
 from vitrina_shared.model_meta import ModelMeta
 from vitrina_shared.redis_layout import (
     POPULAR,
@@ -43,34 +43,6 @@ POOL_SIZE = 64
 T = TypeVar("T")
 
 USER, VISITOR = "user", "visitor"
-
-# One call for everything `/recommendations` needs: the user's stored list, the recent events of
-# the user (and visitor), and the similar lists of the products in them, which only the server
-# can look up without a second round trip (their ids are in the events). KEYS: users hash,
-# similar hash, recent lists; ARGV: user id, events to read per list.
-SESSION_SCRIPT = """
-local own = redis.call('HGET', KEYS[1], ARGV[1])
-local n = tonumber(ARGV[2])
-local reply, items, seen = {own}, {}, {}
-for i = 3, #KEYS do
-  local events = redis.call('LRANGE', KEYS[i], 0, n - 1)
-  reply[#reply + 1] = events
-  for _, entry in ipairs(events) do
-    local item = string.match(entry, '^([^,]+),')
-    if item and not seen[item] then
-      seen[item] = true
-      items[#items + 1] = item
-    end
-  end
-end
-reply[#reply + 1] = items
-if #items > 0 then
-  reply[#reply + 1] = redis.call('HMGET', KEYS[2], unpack(items))
-else
-  reply[#reply + 1] = {}
-end
-return reply
-"""
 
 
 class StoreUnavailableError(RuntimeError):
@@ -154,7 +126,7 @@ class RecoStore:
         self._refreshing: asyncio.Task[ModelState] | None = None
         self._reader = HashReader(client)
         self._kept: dict[str, tuple[float, ModelState | None]] = {}
-        self._session = ScriptRunner(client, SESSION_SCRIPT)
+        self._session = SessionReader(client)
 
     @classmethod
     def connect(
@@ -285,7 +257,7 @@ class RecoStore:
     async def session(
         self, version: str, user_id: str, visitor_id: str | None, recent: int
     ) -> Session:
-        """Everything a re-ranked answer needs, in one EVALSHA.
+        """Everything a re-ranked answer needs, in one round trip (`SessionReader`).
 
         The user's stored list, the newest `recent` events of the user and of the visitor
         (merged, newest first) and the similar lists of their products. On a Redis Cluster
@@ -294,24 +266,25 @@ class RecoStore:
         """
         if self.keys.cluster:
             return Session(ranking=await self.user_ranking(version, user_id), events=[], similar={})
-        keys = [self.keys.users(version), self.keys.similar(version)]
-        keys.append(self.keys.recent(USER, user_id))
+        recent_keys = [self.keys.recent(USER, user_id)]
         if visitor_id is not None:
-            keys.append(self.keys.recent(VISITOR, visitor_id))
-        reply = await self._call(lambda: self._session(keys, [user_id, recent]))
-        own, *lists, items, blobs = reply
+            recent_keys.append(self.keys.recent(VISITOR, visitor_id))
+        users, similar = self.keys.users(version), self.keys.similar(version)
+        reply = await self._call(
+            lambda: self._session(users, similar, user_id, recent_keys, recent)
+        )
         try:
             events = sorted(
-                (_event(entry) for events in lists for entry in events),
+                (_event(entry) for events in reply.recent for entry in events),
                 key=lambda event: -event.time,
             )
             return Session(
-                ranking=decode_ranking(own) if own is not None else None,
+                ranking=decode_ranking(reply.own) if reply.own is not None else None,
                 events=events,
                 similar={
-                    item.decode(): decode_ranking(blob)
-                    for item, blob in zip(items, blobs, strict=True)
-                    if blob is not None
+                    item: decode_ranking(blob)
+                    for item in {event.item for event in events}
+                    if (blob := reply.similar.get(item.encode())) is not None
                 },
             )
         except (ValueError, UnicodeDecodeError) as exc:
