@@ -5,11 +5,11 @@ marketplace-size nightly run derived from the measured per-shard costs.
 
 1. Synthetic data (`vitrina-trainer generate`) of 100k, 200k and 400k customers over 20,000
 products and 4 days (generated into data/bench-scale once); BENCH_SCALE_SIZES=5000,10000 for
-a quick try. Each size is trained and published by `vitrina-trainer run` (default engine) and
-`run --engine spark --spark-master local[2]`, each a child process whose tree is sampled with
-psutil: wall time, peak RSS of the driver (the run's own process), of Spark's JVM and of each
-Python worker (= executor task process); the Spark run also logs each partition's customers,
-events, seconds and worker peak.
+a quick try, BENCH_SCALE_ENGINES=default for one engine. Each size is trained and published by
+`vitrina-trainer run` (default engine) and `run --engine spark --spark-master local[2]`, each a
+child process whose tree is sampled with psutil: wall time, peak RSS of the driver (the run's own
+process), of Spark's JVM and of each Python worker (= executor task process); the Spark run also
+logs each partition's customers, events, seconds and worker peak.
 2. Publishing alone, to one Redis and to a 3-master Redis Cluster: customers per second and
 Redis bytes per customer's top-100.
 3. From those numbers, the table for 10 M customers x 1 M products x 1 B events on N executors.
@@ -44,6 +44,7 @@ ITEMS, DAYS, SEED = 20_000, 4, 42
 SIZES = tuple(
     int(n) for n in os.environ.get("BENCH_SCALE_SIZES", "100000,200000,400000").split(",")
 )
+ENGINES = tuple(os.environ.get("BENCH_SCALE_ENGINES", "spark,default").split(","))
 FIT_CUSTOMERS = 50_000
 # A run still going after this long, or whose processes hold more than this together, is stopped
 # and reported unfinished with the reason (the machine is shared: it must not be run out of memory).
@@ -357,7 +358,7 @@ def main() -> None:
     print(json.dumps(publishing), f"ranking 1 M products: {rank_ms:.1f} ms", flush=True)
     results: dict[int, dict] = {users: {} for users in SIZES}
     with PrivateRedis() as redis_server:
-        for engine in ("spark", "default"):
+        for engine in ENGINES:
             for users in SIZES:
                 run = timed_run(dataset(users), redis_server.url, engine)
                 results[users][engine] = run
