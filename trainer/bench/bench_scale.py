@@ -5,11 +5,11 @@ marketplace-size nightly run derived from the measured per-shard costs.
 
 1. Synthetic data (`vitrina-trainer generate`) of 100k, 200k and 400k customers over 20,000
 products and 4 days (generated into data/bench-scale once); BENCH_SCALE_SIZES=5000,10000 for
-a quick try. Each size is trained and published by `vitrina-trainer run` (default engine) and
-`run --engine spark --spark-master local[2]`, each a child process whose tree is sampled with
-psutil: wall time, peak RSS of the driver (the run's own process), of Spark's JVM and of each
-Python worker (= executor task process); the Spark run also logs each partition's customers,
-events, seconds and worker peak.
+a quick try, BENCH_SCALE_ENGINES=default for one engine. Each size is trained and published by
+`vitrina-trainer run` (default engine) and `run --engine spark --spark-master local[2]`, each a
+child process whose tree is sampled with psutil: wall time, peak RSS of the driver (the run's own
+process), of Spark's JVM and of each Python worker (= executor task process); the Spark run also
+logs each partition's customers, events, seconds and worker peak.
 2. Publishing alone, to one Redis and to a 3-master Redis Cluster: customers per second and
 Redis bytes per customer's top-100.
 3. From those numbers, the table for 10 M customers x 1 M products x 1 B events on N executors.
@@ -44,7 +44,12 @@ ITEMS, DAYS, SEED = 20_000, 4, 42
 SIZES = tuple(
     int(n) for n in os.environ.get("BENCH_SCALE_SIZES", "100000,200000,400000").split(",")
 )
+ENGINES = tuple(os.environ.get("BENCH_SCALE_ENGINES", "spark,default").split(","))
 FIT_CUSTOMERS = 50_000
+# A run still going after this long, or whose processes hold more than this together, is stopped
+# and reported unfinished with the reason (the machine is shared: it must not be run out of memory).
+TIME_CAP_S = float(os.environ.get("BENCH_SCALE_TIME_CAP_S", 3600))
+MEMORY_CAP_MB = float(os.environ.get("BENCH_SCALE_MEMORY_CAP_MB", 12_000))
 PUBLISH_USERS = 200_000
 TOP_K = 100
 STAGE = re.compile(r"stage ([\w ]+): (?:done|FAILED) in ([\d.]+) s, rss (\d+) MB, peak (\d+) MB")
@@ -111,6 +116,7 @@ class TreeSampler:
     def __init__(self, pid: int):
         self.root = psutil.Process(pid)
         self.peaks: dict[int, tuple[str, float]] = {}
+        self.total_peak = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -129,14 +135,17 @@ class TreeSampler:
                 processes = [self.root, *self.root.children(recursive=True)]
             except psutil.Error:
                 return
+            total = 0.0
             for process in processes:
                 try:
                     rss = process.memory_info().rss / MB
                     kind = self._kind(process)
                 except psutil.Error:
                     continue
+                total += rss
                 peak = self.peaks.get(process.pid, (kind, 0.0))[1]
                 self.peaks[process.pid] = (kind, max(rss, peak))
+            self.total_peak = max(self.total_peak, total)
             time.sleep(0.2)
 
     def stop(self) -> dict[str, list[float]]:
@@ -167,13 +176,24 @@ def timed_run(data: Path, redis_url: str, engine: str) -> dict:
     with log_path.open("w") as log:
         child = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         sampler = TreeSampler(child.pid)
-        code = child.wait()
+        unfinished = _wait_within_caps(child, sampler, started)
     wall = time.perf_counter() - started
     peaks = sampler.stop()
     text = log_path.read_text()
-    if code != 0:
+    if unfinished:
+        print(f"{engine} run stopped: {unfinished}; log: {log_path}", flush=True)
+        last_stage = re.findall(r"stage ([\w ]+): started", text)
+        return {
+            "engine": engine,
+            "unfinished": unfinished,
+            "in_stage": last_stage[-1] if last_stage else None,
+            "wall_s": round(wall, 1),
+            "driver_peak_mb": max(peaks.get("driver", [0])),
+            "stages": {name: float(seconds) for name, seconds, _, _ in STAGE.findall(text)},
+        }
+    if child.returncode != 0:
         print(text[-3000:])
-        raise SystemExit(f"{engine} run failed ({code}); log: {log_path}")
+        raise SystemExit(f"{engine} run failed ({child.returncode}); log: {log_path}")
     partitions = [
         {"users": int(u), "events": int(e), "seconds": float(s), "worker_peak_mb": int(m)}
         for _, u, e, s, m in PARTITION.findall(text)
@@ -189,6 +209,25 @@ def timed_run(data: Path, redis_url: str, engine: str) -> dict:
         "broadcast_mb": float(m[0]) if (m := BROADCAST.findall(text)) else None,
         "product_state_s": float(m[0]) if (m := PRODUCT_STATE.findall(text)) else None,
     }
+
+
+def _wait_within_caps(child: subprocess.Popen, sampler: TreeSampler, started: float) -> str:
+    """Wait for the run; stop it (the child and its processes) past a cap: why, or "" if done."""
+    while child.poll() is None:
+        reason = ""
+        if time.perf_counter() - started > TIME_CAP_S:
+            reason = f"still running after the {TIME_CAP_S:.0f} s cap"
+        elif sampler.total_peak > MEMORY_CAP_MB:
+            held = sampler.total_peak
+            reason = f"its processes held {held:.0f} MB, over the {MEMORY_CAP_MB:.0f} MB cap"
+        if reason:
+            for process in [*psutil.Process(child.pid).children(recursive=True)]:
+                process.kill()
+            child.kill()
+            child.wait()
+            return reason
+        time.sleep(1)
+    return ""
 
 
 def bench_publish(url: str, cluster: bool) -> dict:
@@ -319,20 +358,27 @@ def main() -> None:
     print(json.dumps(publishing), f"ranking 1 M products: {rank_ms:.1f} ms", flush=True)
     results: dict[int, dict] = {users: {} for users in SIZES}
     with PrivateRedis() as redis_server:
-        for engine in ("spark", "default"):
+        for engine in ENGINES:
             for users in SIZES:
                 run = timed_run(dataset(users), redis_server.url, engine)
                 results[users][engine] = run
                 with ModelStore.from_url(redis_server.url) as store:
-                    results[users]["events"] = store.versions()[0].meta["data"]["events"]
+                    if versions := store.versions():
+                        results[users]["events"] = versions[0].meta["data"]["events"]
                     store.client.flushall()
                 print(json.dumps({users: run})[:1500], flush=True)
                 save(results, publishing, rank_ms)
+                if "unfinished" in run:  # a bigger size would not finish either
+                    break
     print(save(results, publishing, rank_ms))
 
 
 def save(results: dict, publishing: list[dict], rank_ms: float) -> str:
-    done = {users: runs for users, runs in results.items() if "spark" in runs}
+    done = {
+        users: runs
+        for users, runs in results.items()
+        if "spark" in runs and "unfinished" not in runs["spark"]
+    }
     table = [paper(done, publishing, n, rank_ms) for n in (10, 25, 50)] if done else []
     report = {"sizes": results, "publishing": publishing, "paper": table}
     (REPO / "data" / "bench-scale.json").write_text(json.dumps(report, indent=2))
@@ -352,6 +398,13 @@ def markdown(report: dict) -> str:
             if engine not in runs:
                 continue
             run = runs[engine]
+            if "unfinished" in run:
+                lines.append(
+                    f"| {int(users):,} | {runs.get('events', 0):,} | {engine} | "
+                    f"stopped at {run['wall_s']} s in stage {run['in_stage']}: "
+                    f"{run['unfinished']} | {run['driver_peak_mb']} | | | |"
+                )
+                continue
             workers = ", ".join(map(str, run["worker_peaks_mb"][:4])) or "–"
             lines.append(
                 f"| {int(users):,} | {runs['events']:,} | {engine} | {run['wall_s']} | "

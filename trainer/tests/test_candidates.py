@@ -11,6 +11,7 @@ from vitrina_trainer.candidates import (
     LightFMSource,
     PopularSource,
     cosine_neighbours,
+    top_neighbours,
 )
 from vitrina_trainer.interactions import Interactions
 
@@ -63,6 +64,15 @@ def test_cosine_neighbours_by_shared_customers() -> None:
     assert similar[a, c] == pytest.approx(1 / np.sqrt(3 * 2))
     assert similar[b, c] == 0.0
     assert similar[a, a] == 0.0
+
+
+def test_neighbours_tie_to_the_lower_item_code() -> None:
+    """Items 1 and 2 share item 0's customers alike: k = 1 keeps the lower code, in any order."""
+    customers = np.array([2.0, 2.0, 2.0])
+    target, item, count = np.array([0, 0, 0]), np.array([2, 1, 0]), np.array([1, 1, 2])
+    kept = top_neighbours(target, item, count, customers, k=1)
+    assert [values.tolist() for values in kept] == [[0], [1], [0.5]]
+    assert top_neighbours(target, item[::-1], count[::-1], customers, k=1)[1].tolist() == [1]
 
 
 def test_cooc_proposes_what_similar_customers_bought() -> None:

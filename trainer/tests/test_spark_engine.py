@@ -7,14 +7,20 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import psutil
 import pytest
 import redis
+import scipy.sparse as sp
 
+from vitrina_shared.catalog import read_items
 from vitrina_shared.model_store import ModelStore
 from vitrina_shared.redis_layout import decode_ranking
 from vitrina_shared.schema import Columns
+from vitrina_trainer.candidates import cosine_neighbours
 from vitrina_trainer.generator import GeneratorConfig, write_dataset
+from vitrina_trainer.interactions import Interactions
 from vitrina_trainer.pipeline import run as run_default
 from vitrina_trainer.recommender import (
     ALSConfig,
@@ -119,14 +125,40 @@ def test_a_sampled_fit_counts_products_over_all_events(spark, dataset):
     model = TwoStageRecommender(CONFIG).fit(read_events(dataset / "events.csv.gz").events)
     expected = {name: values.copy() for name, values in model.features.item.items()}
     popularity = model.popular(120)
+    similar = model.similar_items(10)
     loaded = read_on_spark(spark, [str(dataset / "events.csv.gz")])
     model.features.item = {name: values * 0 for name, values in expected.items()}
+    model._sources["cooc"].set_similar(sp.csr_matrix((120, 120), dtype=np.float32))
     item_state_on_spark(loaded.frame, model, loaded.summary.users, 3)
+    pd.testing.assert_frame_equal(model.similar_items(10), similar)
     for name, values in expected.items():
         assert model.features.item[name] == pytest.approx(values, nan_ok=True, rel=1e-6)
     again = model.popular(120)
     assert again[Columns.ITEM].tolist() == popularity[Columns.ITEM].tolist()
     assert again[Columns.SCORE].to_numpy() == pytest.approx(popularity[Columns.SCORE].to_numpy())
+
+
+def test_spark_counts_the_default_engines_neighbours_ties_included(spark, dataset):
+    """Neighbours counted on Spark are the default engine's, float for float, in the same order."""
+    from vitrina_shared.events import read_events
+    from vitrina_trainer.spark.neighbours import neighbours_on_spark
+    from vitrina_trainer.spark.reader import read_events as read_on_spark
+
+    catalog = pd.Index(read_items(dataset / "items.csv")[Columns.ITEM])
+    data = Interactions.from_events(read_events(dataset / "events.csv.gz").events, items=catalog)
+    matrix = data.matrix()
+    k = 5
+    expected = cosine_neighbours(matrix, k)
+    everything = cosine_neighbours(matrix, data.n_items).toarray()
+    ranked = -np.sort(-everything, axis=1)
+    assert (ranked[:, k - 1] == ranked[:, k])[ranked[:, k] > 0].any()  # ties decide who is in
+
+    loaded = read_on_spark(spark, [str(dataset / "events.csv.gz")])
+    on_spark = neighbours_on_spark(loaded.frame, data.items, k, 3)
+
+    assert expected.nnz > k * 100
+    for part in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(on_spark, part), getattr(expected, part))
 
 
 def test_bad_rows_are_counted_like_the_reader(spark, tmp_path):

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from implicit.als import AlternatingLeastSquares
-from implicit.nearest_neighbours import ItemItemRecommender
 from lightfm import LightFM
 from rectools import Columns as RecColumns
 from rectools.dataset import Dataset
@@ -30,6 +29,7 @@ from vitrina_trainer.interactions import Interactions, rank_within_groups, top_n
 
 USER_CHUNK = 20_000
 PAIR_CHUNK = 100_000
+NEIGHBOUR_BLOCK = 1_000
 
 
 class CandidateSource(Protocol):
@@ -103,22 +103,52 @@ class HistorySource:
         return _chunked_top_n(lambda chunk: self.scores[chunk], users, n)
 
 
-def cosine_neighbours(matrix: sp.csr_matrix, k: int, threads: int = 1) -> sp.csr_matrix:
+def top_neighbours(
+    target: np.ndarray, item: np.ndarray, count: np.ndarray, customers: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each target's `k` nearest other items by co-occurrence: the one rule of both engines.
+
+    `count` is the number of customers with both the target and the item, `customers` each item's
+    number of customers (by code); the score is their cosine, count / √(customers × customers),
+    as float32; ties go to the lower item code. Rows: target, item, score, best first. The
+    default engine feeds it blocks of a sparse product; the Spark engine, partitions of a join.
+    """
+    target, item = np.asarray(target, np.int64), np.asarray(item, np.int64)
+    other = target != item
+    target, item, count = target[other], item[other], np.asarray(count, np.float64)[other]
+    score = (count / np.sqrt(customers[target] * customers[item])).astype(np.float32)
+    order = np.lexsort((item, -score, target))
+    best = order[rank_within_groups(target[order]) <= k]
+    return target[best], item[best], score[best]
+
+
+def neighbour_matrix(
+    target: np.ndarray, item: np.ndarray, score: np.ndarray, n_items: int
+) -> sp.csr_matrix:
+    """Items × items from `top_neighbours`' rows (in canonical order, whoever computed them)."""
+    similar = sp.csr_matrix(
+        (np.asarray(score, np.float32), (target, item)), shape=(n_items, n_items), dtype=np.float32
+    )
+    similar.sum_duplicates()
+    return similar
+
+
+def cosine_neighbours(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
     """Items × items: each item's `k` nearest by cosine of their (binary) customer columns.
 
-    implicit's `ItemItemRecommender` on unit-length item columns finds the top-k dot products
-    (= cosines) in C++, without an items × items matrix.
+    The co-occurrence counts are the binary matrix's Gram product, `NEIGHBOUR_BLOCK` products at
+    a time, so no items × items matrix is held: each block keeps its `top_neighbours`.
     """
-    binary = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
-    binary.data[:] = 1.0
-    norms = np.sqrt(np.asarray(binary.sum(axis=0)).ravel())
-    unit_columns = sp.csr_matrix(binary @ sp.diags(1.0 / np.maximum(norms, 1.0), format="csr"))
-    knn = ItemItemRecommender(K=k + 1, num_threads=threads)
-    knn.fit(unit_columns, show_progress=False)
-    similar = sp.csr_matrix(knn.similarity, dtype=np.float32)
-    similar.setdiag(0.0)
-    similar.eliminate_zeros()
-    return similar
+    binary = sp.csr_matrix(matrix, dtype=np.int32, copy=True)
+    binary.data[:] = 1
+    columns = sp.csr_matrix(binary.T)
+    customers = np.diff(columns.indptr).astype(np.float64)
+    parts = []
+    for start in range(0, binary.shape[1], NEIGHBOUR_BLOCK):
+        counts = (columns[start : start + NEIGHBOUR_BLOCK] @ binary).tocoo()
+        parts.append(top_neighbours(counts.row + start, counts.col, counts.data, customers, k))
+    target, item, score = (np.concatenate(rows) for rows in zip(*parts, strict=True))
+    return neighbour_matrix(target, item, score, binary.shape[1])
 
 
 class CoVisitSource:
@@ -135,10 +165,8 @@ class CoVisitSource:
         neighbours: int = 50,
         profile_items: int = 30,
         half_life_days: float = 60.0,
-        threads: int = 1,
     ):
         self.neighbours = neighbours
-        self.threads = threads
         self.profile_items = profile_items
         self.half_life_days = half_life_days
         self.similar: sp.csr_matrix | None = None
@@ -148,11 +176,15 @@ class CoVisitSource:
 
     def fit(self, data: Interactions) -> Self:
         decayed = data.decayed_matrix(self.half_life_days)
-        self.similar = cosine_neighbours(decayed, self.neighbours, self.threads)
-        self.similar_to = sp.csr_matrix(self.similar.T)
+        self.set_similar(cosine_neighbours(decayed, self.neighbours))
         self.last_item = _last_items(data)
         self.profile = self._profile(decayed)
         return self
+
+    def set_similar(self, similar: sp.csr_matrix) -> None:
+        """The items' neighbours (`cosine_neighbours`), computed here or elsewhere (on Spark)."""
+        self.similar = similar
+        self.similar_to = sp.csr_matrix(similar.T)
 
     def _profile(self, decayed: sp.csr_matrix) -> sp.csr_matrix:
         top = top_n_per_row(decayed, self.profile_items)
@@ -166,7 +198,7 @@ class CoVisitSource:
 
     def for_customers(self, shard: Interactions, fitted_users: pd.Index) -> Self:
         """The learned neighbours, the shard's customers' profiles."""
-        copy = type(self)(self.neighbours, self.profile_items, self.half_life_days, self.threads)
+        copy = type(self)(self.neighbours, self.profile_items, self.half_life_days)
         copy.similar, copy.similar_to = self.similar, self.similar_to
         copy.last_item = _last_items(shard)
         copy.profile = self._profile(shard.decayed_matrix(self.half_life_days))

@@ -163,7 +163,7 @@ def make_sources(c: RecommenderConfig) -> dict[str, CandidateSource]:
     makers = {
         "history": lambda: HistorySource(half_life_days=c.history.half_life_days),
         "cooc": lambda: CoVisitSource(
-            neighbours=c.cooc.neighbours, profile_items=c.cooc.profile_items, threads=c.threads
+            neighbours=c.cooc.neighbours, profile_items=c.cooc.profile_items
         ),
         "popular": lambda: PopularSource(half_life_days=c.popular.half_life_days),
         "ease": lambda: EASESource(
@@ -425,11 +425,12 @@ class TwoStageRecommender:
         popularity: np.ndarray,
         statistics: dict[str, np.ndarray],
         customers: int,
+        similar: sp.csr_matrix,
     ) -> None:
-        """Set product popularity, statistics and the customer count from more events.
+        """Set product popularity, statistics, the customer count and neighbours from more events.
 
         Those of `items` (codes), counted over more events than were fitted on (the Spark
-        engine's: all of them).
+        engine's: all of them); `similar` replaces the co-occurrence neighbours of every product.
         """
         self._require_fitted()
         popular = self._sources["popular"]
@@ -440,6 +441,7 @@ class TwoStageRecommender:
             column[items] = values
             self.features.item[name] = column
         self.features.n_users = customers
+        self._sources["cooc"].set_similar(similar)
 
     def without_events(self, threads: int | None = None) -> "TwoStageRecommender":
         """The fitted model without its event arrays (ids and what was learned stay).

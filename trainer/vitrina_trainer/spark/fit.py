@@ -2,10 +2,10 @@
 
 The model is fitted on the driver, on every event of up to `max_customers` customers picked by
 a hash of their id (all of them when there are fewer): LightGBM's ranker, implicit's ALS and
-LightFM, and the co-occurrence neighbours are fitted there, as in the default engine. When it
-was a sample, popularity and the product statistics the ranker reads are then recomputed over
-all events on Spark — partitions by product, through the same `PopularSource` and
-`FeatureBuilder` code — and replace the sample's.
+LightFM are fitted there, as in the default engine. When it was a sample, popularity, the
+product statistics the ranker reads and the co-occurrence neighbours are then recomputed over
+all events on Spark — partitions by product through the same `PopularSource` and
+`FeatureBuilder` code, the neighbours by `neighbours_on_spark` — and replace the sample's.
 """
 
 import logging
@@ -23,6 +23,7 @@ from vitrina_trainer.candidates import PopularSource
 from vitrina_trainer.features import FeatureBuilder
 from vitrina_trainer.interactions import InputError, Interactions
 from vitrina_trainer.recommender import RecommenderConfig, TwoStageRecommender
+from vitrina_trainer.spark.neighbours import neighbours_on_spark
 from vitrina_trainer.spark.reader import ROW
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def _item_state(
 def item_state_on_spark(
     events: DataFrame, model: TwoStageRecommender, users: int, partitions: int
 ) -> None:
-    """Replace the model's popularity and product statistics by those of all events."""
+    """Replace the model's popularity, product statistics and neighbours by those of all events."""
     names = list(model.features.item)
     schema = ", ".join(
         [f"{Columns.ITEM} long", f"{POPULAR_COLUMN} double", *(f"{n} double" for n in names)]
@@ -101,9 +102,12 @@ def item_state_on_spark(
         .toPandas()
     )
     shipped.destroy()
+    fitted = model.diagnostics().data
+    similar = neighbours_on_spark(events, fitted.items, model.config.cooc.neighbours, partitions)
     model.set_product_state(
         rows[Columns.ITEM].to_numpy(),
         rows[POPULAR_COLUMN].to_numpy(),
         {name: rows[name].to_numpy() for name in names},
         users,
+        similar,
     )

@@ -65,11 +65,11 @@ def publish_chunk(
     )
 
 
-def _complete_customers(batches: Iterator[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
-    """Batches sorted by customer, regrouped into chunks of about `size` events.
+def whole_groups(batches: Iterator[pd.DataFrame], column: str, size: int) -> Iterator[pd.DataFrame]:
+    """Batches sorted by `column`, regrouped into chunks of about `size` rows.
 
-    A chunk holds every event of its customers (the last customer of a chunk waits for the
-    next batch).
+    A chunk holds every row of its values of `column` (the last value of a chunk waits for the
+    next batch): whole customers to score, whole products to rank neighbours of.
     """
     pending: list[pd.DataFrame] = []
     rows = 0
@@ -79,8 +79,8 @@ def _complete_customers(batches: Iterator[pd.DataFrame], size: int) -> Iterator[
         if rows < size:
             continue
         frame = pd.concat(pending, ignore_index=True)
-        last = frame[Columns.USER].iloc[-1]
-        done = (frame[Columns.USER] != last).to_numpy()
+        last = frame[column].iloc[-1]
+        done = (frame[column] != last).to_numpy()
         if done.any():
             yield frame[done]
         pending, rows = [frame[~done]], int((~done).sum())
@@ -96,7 +96,7 @@ def _score_partition(
     users = events = 0
     with ModelStore.from_url(target.redis_url, target.prefix, target.timeout, target.cluster) as s:
         writer = s.writer(target.version)
-        for chunk in _complete_customers(batches, chunk_events):
+        for chunk in whole_groups(batches, Columns.USER, chunk_events):
             users += publish_chunk(model, chunk, writer, target.top_k)
             events += len(chunk)
     yield pd.DataFrame(
