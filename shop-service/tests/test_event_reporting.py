@@ -7,9 +7,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from vitrina_shared.redis_server import free_port
-from vitrina_shop.db import engine_of, initialize
+from vitrina_shop.db import initialize
 
-from .conftest import FakeReco, Shopper, make_app
+from .conftest import FakeReco, Shopper, close_app, make_app
 
 
 def _wait_for(condition, timeout: float = 10.0) -> None:
@@ -66,8 +66,7 @@ def test_a_down_reco_service_drops_and_counts(database_url: str, data_files) -> 
     reporter = app.extensions["vitrina_events"]
     _wait_for(lambda: reporter.dropped == 2)
     assert reporter.sent == 0
-    app.extensions["vitrina_reco"].close()
-    engine_of(app).dispose()
+    close_app(app)
 
 
 def test_a_purchase_whose_order_is_rolled_back_is_never_reported(

@@ -3,9 +3,9 @@
 Rows go to a queue and a writer thread inserts them in batches, so a page pays for a `put`, not
 for a database write, and a failing write never reaches the page or an order: it is logged and
 counted (`failed_rows`; the dashboard shows it). What is still queued when a worker dies is lost —
-at most a second of analytics, never an order. The writer starts writing once the log's tables
-exist: rows shown before `vitrina-shop init` (or the server's own start) created them wait in the
-queue instead of failing; a table missing after that is a failure like any other.
+at most a second of analytics, never an order. Rows shown before `vitrina-shop init` (or the
+server's own start) created the log's tables wait in the queue until they exist instead of
+failing; once a batch was written, a missing table is a failure like any other.
 
 A link in a recommendation block carries `?r=` — the impression and the position, signed for that
 product — so the product page can tell a recommended click from any other visit; every other link
@@ -55,6 +55,9 @@ class ExposureLog:
         self.engine = engine
         self.flush_interval_s = flush_interval_s
         self.failed_rows = 0
+        self._written = (
+            False  # a batch reached the tables: from then on, a missing one is a failure
+        )
         self._pid = -1
         self._lock = threading.Lock()
         self._queue: queue.Queue[tuple[Table, dict[str, Any]] | None] = queue.Queue(CAPACITY)
@@ -91,17 +94,16 @@ class ExposureLog:
         self.failed_rows += rows
         log.warning("exposure log: %d row(s) not written (%s)", rows, why)
 
-    def _tables_exist(self) -> bool:
+    def _tables_missing(self) -> bool:
+        """True only when the database answers and lacks one of the log's tables."""
         try:
             with self.engine.connect() as connection:
                 found = inspect(connection)
-                return all(found.has_table(table.name) for table in TABLES)
-        except SQLAlchemyError:  # a database not answering yet is no reason to lose rows either
+                return not all(found.has_table(table.name) for table in TABLES)
+        except SQLAlchemyError:
             return False
 
     def _run(self) -> None:
-        while not self._tables_exist():
-            time.sleep(self.flush_interval_s)
         while True:
             batch = [self._queue.get()]
             # Written a second after its first row at the latest, or sooner when full or flushed.
@@ -116,12 +118,17 @@ class ExposureLog:
             except queue.Empty:
                 pass
             rows = [item for item in batch if item is not FLUSH]
-            if rows:
-                self._write(rows)
+            while rows and not self._write(rows):
+                time.sleep(self.flush_interval_s)
             for _ in batch:
                 self._queue.task_done()
 
-    def _write(self, batch: list[tuple[Table, dict[str, Any]]]) -> None:
+    def _write(self, batch: list[tuple[Table, dict[str, Any]]]) -> bool:
+        """Insert a batch: True once written or counted as failed, False to try it again later.
+
+        Until a first batch is written, one that finds the log's tables missing is kept: the
+        server started before `vitrina-shop init` created them, which is no failure.
+        """
         by_table: dict[Table, list[dict[str, Any]]] = {}
         for table, row in batch:
             by_table.setdefault(table, []).append(row)
@@ -130,7 +137,12 @@ class ExposureLog:
                 for table, rows in by_table.items():
                     connection.execute(insert(table), rows)
         except Exception as exc:  # any failure is counted; none may stop the writer
+            if not self._written and self._tables_missing():
+                return False
             self._failed(len(batch), f"{type(exc).__name__}: {exc}")
+            return True
+        self._written = True
+        return True
 
 
 def get_log() -> ExposureLog:
