@@ -2,17 +2,23 @@
 
 Sets up the real thing on loopback: a private Redis with a model published through `ModelStore`
 (each customer's own history first, then the popular list — the shape the trainer publishes),
-`vitrina-reco`, and `vitrina-shop` (gunicorn) on a SQLite database filled by `vitrina-shop init`.
+`vitrina-reco`, and two `vitrina-shop` servers (gunicorn) on one SQLite database filled by
+`vitrina-shop init`: one with the exposure log on (the default), one with `SHOP_EXPOSURE_LOG=false`.
 Data: ../shared/datasets/online-retail-2009 when present, else the trainer's synthetic generator.
 Signs in `--customers` of the most active customers through the demo switch and loads `GET /`
 with their session cookies from wrk (a C load generator in its own process; Debian package
-`wrk`). Prints p50 / p95 / p99 latency, requests/s and the exact commands. Bounded by `--seconds`.
+`wrk`), in rounds that alternate between the two servers (which goes first alternates too), so
+drift in the machine's load hits both alike. Prints, per concurrency and server, the median over
+the rounds of p50 / p95 / p99 latency, requests/s and the shop's CPU time per page (its
+processes' user + system time, which the load of other programs barely moves), the change the
+log makes, and the exact commands. Bounded by `--rounds` × `--seconds`.
 """
 
 import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,7 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psutil
 import redis
+from sqlalchemy import create_engine, func, insert, select
 
 from vitrina_shared.events import read_events
 from vitrina_shared.model_store import ModelStore
@@ -29,12 +37,18 @@ from vitrina_shared.processes import ServiceStartError, stop_process_group, wait
 from vitrina_shared.redis_layout import POPULAR, encode_ranking
 from vitrina_shared.redis_server import PrivateRedis, free_port
 from vitrina_shared.schema import Columns
+from vitrina_shop import create_app, exposure
+from vitrina_shop.db import engine_of, session_scope
+from vitrina_shop.models import Impression, Product
+from vitrina_shop.recommendations import Block
 
 REPO = Path(__file__).resolve().parents[2]
 REAL = REPO.parent / "shared" / "datasets" / "online-retail-2009"
 BIN = Path(sys.executable).parent
 TOP_K = 50
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+BLOCK = 12  # products per block on the home page
+MODES = {"on": "true", "off": "false"}  # SHOP_EXPOSURE_LOG of each server
 
 # Runs inside wrk: each request carries the next customer's cookie; `done` prints percentiles.
 WRK_SCRIPT = """
@@ -116,11 +130,46 @@ def sign_in(shop: str, user_id: str) -> str:
         return f"session={client.cookies['session']}"
 
 
+def start(name: str, command: list[str], env: dict[str, str], workdir: Path) -> subprocess.Popen:
+    log = workdir / f"{name}.log"
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [str(BIN / command[0]), *command[1:]],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def cpu_seconds(server: subprocess.Popen) -> float:
+    """User + system time of the server's processes (gunicorn's master and workers) so far."""
+    processes = [psutil.Process(server.pid)]
+    processes += processes[0].children(recursive=True)
+    return sum(p.cpu_times().user + p.cpu_times().system for p in processes)
+
+
+def run_wrk(command: list[str], server: subprocess.Popen) -> dict[str, float]:
+    """One wrk run: its percentiles and rate, and the server's CPU milliseconds per request."""
+    cpu_before = cpu_seconds(server)
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    cpu = cpu_seconds(server) - cpu_before
+    result = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", out.split("RESULT", 1)[1])}
+    result["rate"] = result["requests"] / result["seconds"]
+    result["cpu_ms"] = 1000 * cpu / max(result["requests"], 1)
+    return result
+
+
+def change(on: float, off: float) -> str:
+    return f"{100 * (on - off) / off:+.1f} %" if off else "n/a"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--seconds", type=int, default=5, help="per wrk run")
+    parser.add_argument("--rounds", type=int, default=4, help="runs per server and concurrency")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 4, 8, 32])
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers per server")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     parser.add_argument("--customers", type=int, default=50)
     args = parser.parse_args()
@@ -140,7 +189,8 @@ def main() -> None:
             f"data: {events}; model for {users:,} customers published in "
             f"{time.perf_counter() - started:.1f}s"
         )
-        reco_port, shop_port = free_port(), free_port()
+        reco_port = free_port()
+        database = f"sqlite:///{workdir / 'shop.sqlite3'}"
         env = {
             **os.environ,
             "VITRINA_ENV": "development",
@@ -148,7 +198,7 @@ def main() -> None:
             "REDIS_URL": redis_server.url,
             "RECO_API_TOKEN": "bench-token",
             "RECO_URL": f"http://127.0.0.1:{reco_port}",
-            "DATABASE_URL": f"sqlite:///{workdir / 'shop.sqlite3'}",
+            "DATABASE_URL": database,
             "SHOP_SECRET_KEY": "bench-secret",
             "SHOP_CURRENCY": currency,
         }
@@ -158,77 +208,138 @@ def main() -> None:
         print(f"vitrina-shop init: {time.perf_counter() - started:.1f}s")
         processes: list[subprocess.Popen] = []
         try:
-            for name, command in (
-                ("reco", ["vitrina-reco", "--port", str(reco_port)]),
-                (
-                    "shop",
-                    [
-                        "vitrina-shop",
-                        "--port",
-                        str(shop_port),
-                        "--workers",
-                        str(args.workers),
-                        "--threads",
-                        str(args.threads),
-                    ],
-                ),
-            ):
-                log = workdir / f"{name}.log"
-                with log.open("wb") as out:
-                    process = subprocess.Popen(
-                        [str(BIN / command[0]), *command[1:]],
-                        env=env,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                processes.append(process)
-                port = reco_port if name == "reco" else shop_port
-                wait_up(f"http://127.0.0.1:{port}/health", process, log)
-            shop = f"http://127.0.0.1:{shop_port}"
-            cookies = [sign_in(shop, user) for user in active[: args.customers]]
+            reco = start("reco", ["vitrina-reco", "--port", str(reco_port)], env, workdir)
+            processes.append(reco)
+            wait_up(f"http://127.0.0.1:{reco_port}/health", reco, workdir / "reco.log")
+            shops: dict[str, tuple[str, subprocess.Popen]] = {}
+            for mode, setting in MODES.items():
+                port = free_port()
+                command = ["vitrina-shop", "--port", str(port), "--workers", str(args.workers)]
+                command += ["--threads", str(args.threads)]
+                shop_env = {**env, "SHOP_EXPOSURE_LOG": setting}
+                server = start(f"shop-{mode}", command, shop_env, workdir)
+                processes.append(server)
+                wait_up(f"http://127.0.0.1:{port}/health", server, workdir / f"shop-{mode}.log")
+                shops[mode] = (f"http://127.0.0.1:{port}", server)
+            # One sign-in per customer: both servers share the database and the secret key.
+            cookies = [sign_in(shops["on"][0], user) for user in active[: args.customers]]
             script = workdir / "home.lua"
             script.write_text(WRK_SCRIPT % ", ".join(f'"{c}"' for c in cookies))
             print(
-                f"shop: {args.workers} gunicorn workers × {args.threads} threads; "
-                f"{len(cookies)} signed-in customers in rotation; {os.cpu_count()} CPUs"
+                f"shop: two servers (exposure log on / off), each {args.workers} gunicorn workers "
+                f"× {args.threads} threads; {len(cookies)} signed-in customers in rotation; "
+                f"{os.cpu_count()} CPUs; load average before: {load_average()}"
             )
-            subprocess.run(
-                [wrk, "-t1", "-c4", "-d3s", "-s", str(script), f"{shop}/"],
-                check=True,
-                capture_output=True,
-            )
-            print(
-                f"{'connections':>11} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} errors"
-            )
-            commands = []
+            for url, server in shops.values():  # warm up both
+                run_wrk([wrk, "-t1", "-c4", "-d3s", "-s", str(script), f"{url}/"], server)
+            impressions_before = count_impressions(database)
+            commands, results = [], {}
             for connections in args.connections:
-                threads = min(connections, 2)
-                command = [
-                    wrk,
-                    f"-t{threads}",
-                    f"-c{connections}",
-                    f"-d{args.seconds}s",
-                    "-s",
-                    str(script),
-                    f"{shop}/",
-                ]
-                commands.append(" ".join(command))
-                out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-                result = dict(re.findall(r"(\w+)=([\d.]+)", out.split("RESULT", 1)[1]))
-                rate = float(result["requests"]) / float(result["seconds"])
-                latencies = " ".join(f"{float(result[p]):>8.1f}" for p in ("p50", "p95", "p99"))
-                print(f"{connections:>11} {latencies} {rate:>8.0f} {result['errors']}")
-            load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-            print(f"aim: p95 < 100 ms; load average after the runs: {load} (shared machine)")
+                for round_number in range(args.rounds):
+                    order = list(MODES) if round_number % 2 == 0 else list(MODES)[::-1]
+                    for mode in order:
+                        url, server = shops[mode]
+                        command = [wrk, f"-t{min(connections, 2)}", f"-c{connections}"]
+                        command += [f"-d{args.seconds}s", "-s", str(script), f"{url}/"]
+                        if round_number == 0:
+                            commands.append(f"[log {mode}] {' '.join(command)}")
+                        results.setdefault((connections, mode), []).append(run_wrk(command, server))
+            time.sleep(2)  # the log's last batch is written within a second
+            print_table(args.connections, results)
+            print(
+                f"medians of {args.rounds} rounds of {args.seconds} s per server and concurrency, "
+                f"the servers alternating; load average after: {load_average()} (shared machine)"
+            )
+            written = count_impressions(database) - impressions_before
+            print(
+                f"impressions written during the runs: {written:,} "
+                "(the log-on server's; the log-off server writes none)"
+            )
+            for mode in MODES:
+                text = (workdir / f"shop-{mode}.log").read_text()
+                print(
+                    f"log {mode}: exposure-log failures logged {text.count('exposure log:')}, "
+                    f"reco-service fallbacks logged {text.count('reco-service /')}"
+                )
+            request_ms, writer_ms = log_cpu_per_page(database)
+            print(
+                f"the log's own CPU per home page, measured in-process: {request_ms:.2f} ms on the "
+                f"request thread, {writer_ms:.2f} ms in the writer thread (SQLite)"
+            )
+            print("aim: the log moves the home page's p95 by < 10 %")
             print("commands (the Lua script rotates the customers' session cookies):")
             for command in commands:
                 print(f"  {command}")
-            reco_warnings = (workdir / "shop.log").read_text().count("reco-service")
-            print(f"reco-service fallbacks logged by the shop during the run: {reco_warnings}")
         finally:
             for process in processes:
                 stop_process_group(process)
+
+
+def log_cpu_per_page(database: str, pages: int = 2000) -> tuple[float, float]:
+    """Thread CPU milliseconds the log adds to one home page, measured in this process.
+
+    The request's part (`exposure.shown` for its two blocks of 12: ids, signed references, the
+    queue's put) and the writer's (inserting those two rows in batches of 500, as it does).
+    """
+    app = create_app({"DATABASE_URL": database, "SECRET_KEY": "bench-secret"})
+    with session_scope(app) as db:
+        block = Block(list(db.scalars(select(Product).limit(BLOCK))), "personal", "v-bench")
+    rows: list[dict] = []
+    app.extensions[exposure.EXTENSION].add = lambda _table, row: rows.append(row)
+    with app.test_request_context("/"):
+        exposure.shown(block, "recommended")  # the variant lookup, cached per request
+        started = time.thread_time()
+        for _ in range(pages):
+            exposure.shown(block, "recommended")
+            exposure.shown(block, "popular")
+        request_ms = 1000 * (time.thread_time() - started) / pages
+    started = time.thread_time()
+    for first in range(0, len(rows), 500):
+        with engine_of(app).begin() as connection:
+            connection.execute(insert(Impression), rows[first : first + 500])
+    writer_ms = 1000 * (time.thread_time() - started) / pages
+    engine_of(app).dispose()
+    return request_ms, writer_ms
+
+
+def load_average() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def count_impressions(database: str) -> int:
+    engine = create_engine(database)
+    with engine.connect() as connection:
+        count = connection.scalar(select(func.count()).select_from(Impression))
+    engine.dispose()
+    return count
+
+
+def print_table(levels: list[int], results: dict[tuple[int, str], list[dict[str, float]]]) -> None:
+    print(
+        f"{'connections':>11} {'log':>4} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} "
+        f"{'CPU ms/page':>11} errors   p95 of each round"
+    )
+    for connections in levels:
+        medians = {}
+        for mode in MODES:
+            runs = results[(connections, mode)]
+            medians[mode] = {
+                key: statistics.median(run[key] for run in runs)
+                for key in ("p50", "p95", "p99", "rate", "cpu_ms")
+            }
+            m = medians[mode]
+            errors = sum(int(run["errors"]) for run in runs)
+            rounds = " ".join(f"{run['p95']:.1f}" for run in runs)
+            print(
+                f"{connections:>11} {mode:>4} {m['p50']:>8.1f} {m['p95']:>8.1f} {m['p99']:>8.1f} "
+                f"{m['rate']:>8.0f} {m['cpu_ms']:>11.2f} {errors:>6}   {rounds}"
+            )
+        on, off = medians["on"], medians["off"]
+        cpu = change(on["cpu_ms"], off["cpu_ms"])
+        print(
+            f"{'':>11} the log's change: p50 {change(on['p50'], off['p50'])}, "
+            f"p95 {change(on['p95'], off['p95'])}, CPU per page {cpu}"
+        )
 
 
 if __name__ == "__main__":

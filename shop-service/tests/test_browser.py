@@ -240,3 +240,27 @@ def test_admin_dashboard_runs_an_experiment(stack: str, browser, tmp_path: Path,
     assert admin.get_by_test_id("srm").inner_text().startswith("ok")
     ARTIFACTS.mkdir(exist_ok=True)
     admin.screenshot(path=str(ARTIFACTS / "admin-experiment.png"), full_page=True)
+
+
+def test_what_a_guest_viewed_stays_in_their_list_once_they_signed_up(stack: str, browser) -> None:
+    page = browser.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{stack}/product/B1")  # a guest's view, reported to reco-service
+    page.goto(f"{stack}/auth/register")
+    page.get_by_label("Name").fill("Ann")
+    page.get_by_label("Email").fill("ann@example.com")
+    page.get_by_label("Password", exact=True).fill("correct-horse")
+    page.get_by_label("Repeat password").fill("correct-horse")
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_url(f"{stack}/")
+    for _ in range(50):  # the report is asynchronous: a few page loads at most
+        if page.get_by_test_id("recommended").get_attribute("data-source") == "session":
+            break
+        page.wait_for_timeout(100)
+        page.goto(f"{stack}/")
+    recommended = page.get_by_test_id("recommended")
+    assert recommended.get_attribute("data-source") == "session"  # a new customer: no daily list
+    first = recommended.locator(".card").nth(0)
+    assert first.locator(".card-title").inner_text() == "Desk lamp"
+    assert first.get_by_test_id("reason").inner_text() == "You viewed this today"
+    page.close()

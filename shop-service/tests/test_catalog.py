@@ -137,3 +137,25 @@ def test_a_guest_who_viewed_a_product_gets_todays_list(
     assert _shelf(page, "recommended") == ("session", ["A2", "A1"])
     [query] = [q for p, q, _ in fake_reco.requests if p.startswith("/recommendations/")]
     assert query["visitor_id"] == [guest] and guest.startswith("guest-")
+
+
+def _visitor_ids_asked(fake: FakeReco) -> list[list[str] | None]:
+    return [q.get("visitor_id") for p, q, _ in fake.requests if p.startswith("/recommendations/")]
+
+
+def test_a_guest_s_events_still_re_rank_their_list_once_they_signed_up(
+    shopper: Shopper, fake_reco: FakeReco
+) -> None:
+    shopper.client.get("/product/A1")
+    with shopper.client.session_transaction() as session:
+        guest = session["guest_id"]
+    shopper.register()
+    shopper.client.get("/")
+    assert _visitor_ids_asked(fake_reco)[-1] == [guest]
+    shopper.browse_as("u1")  # another customer: what the guest did is not theirs
+    shopper.client.get("/")
+    assert _visitor_ids_asked(fake_reco)[-1] is None
+    shopper.logout()
+    shopper.register("bob@example.com")  # a guest who did nothing carries nothing
+    shopper.client.get("/")
+    assert _visitor_ids_asked(fake_reco)[-1] is None

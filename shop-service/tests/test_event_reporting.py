@@ -7,9 +7,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from vitrina_shared.redis_server import free_port
-from vitrina_shop.db import engine_of, initialize
+from vitrina_shop.db import initialize
 
-from .conftest import FakeReco, Shopper, make_app
+from .conftest import FakeReco, Shopper, close_app, make_app
 
 
 def _wait_for(condition, timeout: float = 10.0) -> None:
@@ -66,5 +66,27 @@ def test_a_down_reco_service_drops_and_counts(database_url: str, data_files) -> 
     reporter = app.extensions["vitrina_events"]
     _wait_for(lambda: reporter.dropped == 2)
     assert reporter.sent == 0
-    app.extensions["vitrina_reco"].close()
-    engine_of(app).dispose()
+    close_app(app)
+
+
+def test_a_purchase_whose_order_is_rolled_back_is_never_reported(
+    app: Flask, shopper: Shopper, fake_reco: FakeReco, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vitrina_shop.views.orders as orders
+
+    log_events = orders.log_events
+
+    def then_fail(*args: object) -> None:  # the purchase rows are written, the commit never comes
+        log_events(*args)
+        raise RuntimeError("disk full")
+
+    shopper.browse_as("u1")
+    shopper.add_to_cart("B1")
+    monkeypatch.setattr(orders, "log_events", then_fail)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert shopper.checkout().status_code == 500
+    shopper.client.get("/product/C1")  # queued after anything the checkout queued
+    _wait_for(
+        lambda: ("C1", "view_item") in [(e["item_id"], e["event_type"]) for e in _events(fake_reco)]
+    )
+    assert [e["event_type"] for e in _events(fake_reco)] == ["add_to_cart", "view_item"]

@@ -1,10 +1,16 @@
+import logging
 import re
+import time
+from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy import select, text
 
-from vitrina_shop.db import engine_of, session_scope
+from vitrina_shop.db import create_tables, engine_of, initialize, make_engine, session_scope
+from vitrina_shop.exposure import ExposureLog
 from vitrina_shop.models import Impression, Order, RecoClick
+
+from .conftest import Shopper, close_app, make_app
 
 LINK = re.compile(r'data-testid="recommended".*?href="(/product/A2\?r=[^"]+)"', re.S)
 
@@ -52,15 +58,61 @@ def test_a_click_in_a_block_is_attributed_to_its_impression_and_position(app, fa
     ]
 
 
-def test_a_broken_log_loses_no_page_and_no_order(app, fake_reco, shopper):
-    with engine_of(app).begin() as conn:
-        conn.execute(text("DROP TABLE impressions"))
+def test_a_broken_log_loses_no_page_and_no_order(app, fake_reco, shopper, caplog):
     fake_reco.answer("/recommendations/u1", ["A2", "B1"])
     shopper.browse_as("u1")
+    assert shopper.client.get("/").status_code == 200
+    _flush(app)  # written: the log's tables were there
+    with engine_of(app).begin() as conn:
+        conn.execute(text("DROP TABLE impressions"))
     assert shopper.client.get("/").status_code == 200
     shopper.add_to_cart("A2")
     assert shopper.checkout().status_code == 302
     _flush(app)
     assert app.extensions["vitrina_exposure"].failed_rows >= 1
+    assert "exposure log" in caplog.text and "impressions" in caplog.text
     with session_scope(app) as db:
         assert db.scalar(select(Order.total100)) == 59950
+
+
+def _impression_row(name: str) -> dict:
+    return {
+        "id": name,
+        "request_id": "r1",
+        "visitor_id": "u1",
+        "block": "popular",
+        "items": '["A1"]',
+        "source": "popular",
+        "created_at": datetime.now(UTC),
+    }
+
+
+def test_rows_shown_before_the_tables_exist_wait_for_them_quietly(database_url, caplog):
+    """The start-up order: rows logged before `vitrina-shop init` are written once it ran."""
+    engine = make_engine(database_url)
+    log = ExposureLog(engine, flush_interval_s=0.05)
+    with caplog.at_level(logging.INFO, logger="vitrina_shop.exposure"):
+        log.add(Impression.__table__, _impression_row("before-init"))
+        time.sleep(0.3)  # several rounds of the writer
+        create_tables(engine)
+        log.add(Impression.__table__, _impression_row("after-init"))
+        log.flush()
+    with engine.connect() as connection:
+        written = connection.scalars(select(Impression.id).order_by(Impression.id)).all()
+    engine.dispose()
+    assert written == ["after-init", "before-init"]
+    assert log.failed_rows == 0
+    assert caplog.records == []
+
+
+def test_the_log_can_be_turned_off(database_url, fake_reco, data_files):
+    app = make_app(database_url, fake_reco.url, EXPOSURE_LOG=False)
+    initialize(app, data_files[0], [data_files[1]])
+    fake_reco.answer("/recommendations/u1", ["A2", "B1"])
+    client = app.test_client()
+    Shopper(client).browse_as("u1")
+    page = client.get("/").get_data(as_text=True)
+    assert 'data-source="personal"' in page and 'href="/product/A2"' in page  # no `?r=`
+    _flush(app)
+    assert _impressions(app) == {}
+    close_app(app)

@@ -14,6 +14,7 @@ def test_development_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         "VITRINA_ENV",
         "RECO_TIMEOUT_MS",
         "SHOP_DEMO_SWITCH",
+        "SHOP_EXPOSURE_LOG",
     ):
         monkeypatch.delenv(name, raising=False)
     settings = ShopSettings()
@@ -21,6 +22,7 @@ def test_development_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     assert settings.reco_timeout_ms == 300
     assert settings.demo_switch_on is True
     assert settings.currency == "RUB"
+    assert settings.exposure_log is True
 
 
 def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,3 +67,8 @@ def test_secure_cookies_default_on_in_production_only(monkeypatch: pytest.Monkey
     assert ShopSettings().secure_cookies_on is True
     monkeypatch.setenv("SHOP_SECURE_COOKIES", "false")  # TLS ends before the shop, by choice
     assert ShopSettings().secure_cookies_on is False
+
+
+def test_the_exposure_log_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_EXPOSURE_LOG", "false")
+    assert ShopSettings().exposure_log is False

@@ -38,6 +38,7 @@ def _config(settings: ShopSettings) -> dict[str, Any]:
         "DEMO_SWITCH": settings.demo_switch_on,
         "CURRENCY": settings.currency,
         "PAGE_SIZE": settings.page_size,
+        "EXPOSURE_LOG": settings.exposure_log,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": settings.secure_cookies_on,

@@ -1,7 +1,7 @@
 """The database: one engine per app, one session per request (the shape of flaskr/db.py)."""
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from vitrina_shop.models import Base, Product
 
 EXTENSION = "vitrina_db"
 RESTING_UNTIL = "vitrina_db_resting_until"
+AFTER_COMMIT = "vitrina_after_commit"
 
 CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_S = 5.0
@@ -139,6 +140,24 @@ def close_db(_exc: BaseException | None = None) -> None:
         db.close()
 
 
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run `action` once the session's transaction has committed; a rollback drops it.
+
+    For what must not happen for a change that never was: reco-service told of a purchase whose
+    order was rolled back would re-rank the shopper's list by it.
+    """
+    session.info.setdefault(AFTER_COMMIT, []).append(action)
+
+
+def _run_after_commit(session: Session) -> None:
+    for action in session.info.pop(AFTER_COMMIT, []):
+        action()
+
+
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(AFTER_COMMIT, None)
+
+
 @contextmanager
 def session_scope(app: Flask) -> Iterator[Session]:
     """A session outside a request (CLI, tests) that commits on success."""
@@ -153,7 +172,10 @@ def init_app(app: Flask) -> None:
         app.config["DB_CONNECTIONS"],
     )
     app.extensions[RESTING_UNTIL] = 0.0
-    app.extensions[EXTENSION] = sessionmaker(engine, expire_on_commit=False)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    event.listen(sessions, "after_commit", _run_after_commit)
+    event.listen(sessions, "after_rollback", _drop_after_commit)
+    app.extensions[EXTENSION] = sessions
     app.extensions["vitrina_engine"] = engine
     app.teardown_appcontext(close_db)
     app.cli.add_command(init_db_command)

@@ -3,14 +3,20 @@
 Rows go to a queue and a writer thread inserts them in batches, so a page pays for a `put`, not
 for a database write, and a failing write never reaches the page or an order: it is logged and
 counted (`failed_rows`; the dashboard shows it). What is still queued when a worker dies is lost —
-at most a second of analytics, never an order.
+at most a second of analytics, never an order. Rows shown before `vitrina-shop init` (or the
+server's own start) created the log's tables wait in the queue until they exist instead of
+failing; once a batch was written, a missing table is a failure like any other.
 
 A link in a recommendation block carries `?r=` — the impression and the position, signed for that
 product — so the product page can tell a recommended click from any other visit; every other link
 to a product stays the same URL and caches as before.
+
+`SHOP_EXPOSURE_LOG=false` turns it off: blocks link like any other list and nothing is queued
+(what `make bench-shop` compares against; experiments' reports then have nothing to count).
 """
 
 import atexit
+import contextlib
 import logging
 import os
 import queue
@@ -23,7 +29,8 @@ from typing import Any
 import orjson
 from flask import Flask, current_app, g, request
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import Engine, Table, insert
+from sqlalchemy import Engine, Table, insert, inspect
+from sqlalchemy.exc import SQLAlchemyError
 
 from vitrina_shop import experiments
 from vitrina_shop.models import Impression, RecoClick
@@ -37,6 +44,8 @@ SIGNER_SALT = "vitrina-reco-click:"
 BATCH_ROWS = 500
 CAPACITY = 50_000
 MAX_REF_LENGTH = 100
+TABLES = (Impression.__table__, RecoClick.__table__)
+FLUSH = None  # queued by `flush`: write what came before it now
 
 
 class ExposureLog:
@@ -46,9 +55,12 @@ class ExposureLog:
         self.engine = engine
         self.flush_interval_s = flush_interval_s
         self.failed_rows = 0
+        self._written = (
+            False  # a batch reached the tables: from then on, a missing one is a failure
+        )
         self._pid = -1
         self._lock = threading.Lock()
-        self._queue: queue.Queue[tuple[Table, dict[str, Any]]] = queue.Queue(CAPACITY)
+        self._queue: queue.Queue[tuple[Table, dict[str, Any]] | None] = queue.Queue(CAPACITY)
 
     def add(self, table: Table, row: dict[str, Any]) -> None:
         self._ensure_writer()
@@ -61,6 +73,8 @@ class ExposureLog:
         """Wait until every queued row is written (or has failed): for tests and shutdown."""
         if self._pid != os.getpid():
             return
+        with contextlib.suppress(queue.Full):  # a full queue is written at once anyway
+            self._queue.put_nowait(FLUSH)
         done = threading.Event()
         threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True).start()
         done.wait(timeout_s)
@@ -80,21 +94,41 @@ class ExposureLog:
         self.failed_rows += rows
         log.warning("exposure log: %d row(s) not written (%s)", rows, why)
 
+    def _tables_missing(self) -> bool:
+        """True only when the database answers and lacks one of the log's tables."""
+        try:
+            with self.engine.connect() as connection:
+                found = inspect(connection)
+                return not all(found.has_table(table.name) for table in TABLES)
+        except SQLAlchemyError:
+            return False
+
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]
-            # Written a second after its first row at the latest, or sooner when full.
+            # Written a second after its first row at the latest, or sooner when full or flushed.
             deadline = time.monotonic() + self.flush_interval_s
             try:
-                while len(batch) < BATCH_ROWS and (left := deadline - time.monotonic()) > 0:
+                while (
+                    batch[-1] is not FLUSH
+                    and len(batch) < BATCH_ROWS
+                    and (left := deadline - time.monotonic()) > 0
+                ):
                     batch.append(self._queue.get(timeout=left))
             except queue.Empty:
                 pass
-            self._write(batch)
+            rows = [item for item in batch if item is not FLUSH]
+            while rows and not self._write(rows):
+                time.sleep(self.flush_interval_s)
             for _ in batch:
                 self._queue.task_done()
 
-    def _write(self, batch: list[tuple[Table, dict[str, Any]]]) -> None:
+    def _write(self, batch: list[tuple[Table, dict[str, Any]]]) -> bool:
+        """Insert a batch: True once written or counted as failed, False to try it again later.
+
+        Until a first batch is written, one that finds the log's tables missing is kept: the
+        server started before `vitrina-shop init` created them, which is no failure.
+        """
         by_table: dict[Table, list[dict[str, Any]]] = {}
         for table, row in batch:
             by_table.setdefault(table, []).append(row)
@@ -103,7 +137,12 @@ class ExposureLog:
                 for table, rows in by_table.items():
                     connection.execute(insert(table), rows)
         except Exception as exc:  # any failure is counted; none may stop the writer
+            if not self._written and self._tables_missing():
+                return False
             self._failed(len(batch), f"{type(exc).__name__}: {exc}")
+            return True
+        self._written = True
+        return True
 
 
 def get_log() -> ExposureLog:
@@ -134,7 +173,7 @@ def shown(block: Block, name: str) -> list[str]:
     Called by the template macro that renders a recommendation block, so every block on a page
     is recorded exactly once, with what the visitor actually saw.
     """
-    if not block.products:
+    if not block.products or not current_app.config["EXPOSURE_LOG"]:
         return []
     impression = impression_id()
     assigned = experiments.current()
@@ -162,7 +201,7 @@ def shown(block: Block, name: str) -> list[str]:
 def clicked(product_id: str) -> None:
     """On a product page: a valid `?r=` is a click on a recommendation; anything else is ignored."""
     ref = request.args.get("r", "")
-    if not ref or len(ref) > MAX_REF_LENGTH:
+    if not ref or len(ref) > MAX_REF_LENGTH or not current_app.config["EXPOSURE_LOG"]:
         return
     try:
         impression, position = _signer(product_id).unsign(ref).decode().split(".")

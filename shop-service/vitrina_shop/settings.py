@@ -73,6 +73,12 @@ class ShopSettings(VitrinaSettings):
         description="Hours after a click on a recommendation in which an add-to-cart or a "
         "purchase of that product is attributed to it.",
     )
+    exposure_log: bool = Field(
+        True,
+        validation_alias="SHOP_EXPOSURE_LOG",
+        description="Log every recommendation block shown and every click on one (what the "
+        "experiments' reports count); off = links carry no reference and nothing is written.",
+    )
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> "ShopSettings":

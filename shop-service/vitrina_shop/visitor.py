@@ -1,7 +1,8 @@
 """Who is browsing: a signed-in customer (or one chosen by the demo switch), or a guest.
 
 Guests get a random id in the session so their cart and events hang together; signing in moves
-the guest's cart to the customer.
+the guest's cart to the customer and keeps the guest id in the new session, so the events
+reco-service holds for it still re-rank the customer's list.
 """
 
 import functools
@@ -56,11 +57,13 @@ def visitor_id() -> str:
     return session[GUEST_KEY]
 
 
-def guest_with_events() -> str | None:
-    """The guest's id once they did something reco-service was told of, else None."""
-    if g.get("user") is None and session.get(GUEST_ACTIVE_KEY):
-        return session.get(GUEST_KEY)
-    return None
+def events_visitor_id() -> str | None:
+    """The anonymous visitor whose events of today reco-service blends into this shopper's list.
+
+    A guest's own id once they did something reco-service was told of; after they signed in,
+    the id they had as that guest (what they did before signing in is theirs too). None otherwise.
+    """
+    return session.get(GUEST_KEY) if session.get(GUEST_ACTIVE_KEY) else None
 
 
 def note_event() -> None:
@@ -84,15 +87,22 @@ def cart_lines() -> list[CartLine]:
 
 
 def sign_in(user: User) -> None:
-    """A fresh session holding a new sign-in's id; the caller commits."""
+    """A fresh session holding a new sign-in's id; the caller commits.
+
+    A guest's cart moves to the customer; a guest's id with events stays in the session (read by
+    `events_visitor_id`). Only a guest's: signing in as someone else carries nothing over.
+    """
     db = get_db()
-    guest = session.get(GUEST_KEY)
+    guest = session.get(GUEST_KEY) if g.get("user") is None else None
+    guest_events = guest is not None and session.get(GUEST_ACTIVE_KEY, False)
     sign_out()
     token = secrets.token_urlsafe(32)
     db.add(SignIn(id=token, user_id=user.id))
     session[SIGN_IN_KEY] = token
     if guest:
         carts.merge(db, guest, user.id)
+    if guest_events:
+        session[GUEST_KEY], session[GUEST_ACTIVE_KEY] = guest, True
     g.user = user
 
 

@@ -8,7 +8,7 @@ from vitrina_shop.data.products import MAX_QUERY_LENGTH
 from vitrina_shop.db import get_db
 from vitrina_shop.reco_client import get_reco
 from vitrina_shop.views.images import category_label
-from vitrina_shop.visitor import cart_ids, guest_with_events
+from vitrina_shop.visitor import cart_ids, events_visitor_id
 
 bp = Blueprint("catalog", __name__)
 
@@ -37,11 +37,12 @@ def home() -> str:
     if plan is None or plan.personal:
         k, version = (plan.k, plan.version) if plan else (BLOCK_SIZE, None)
         if g.user is not None:
-            # The discovery order: what the customer bought is in their orders already.
+            # The discovery order: what the customer bought is in their orders already. What
+            # they did as a guest before signing in re-ranks it too.
             personal = recommendations.recommended(
-                db, reco, g.user.id, k, in_cart, version, exclude_bought=True
+                db, reco, g.user.id, k, in_cart, version, events_visitor_id(), exclude_bought=True
             )
-        elif guest := guest_with_events():
+        elif guest := events_visitor_id():
             # A guest's list exists once they viewed something today (source `session`).
             answer = recommendations.recommended(db, reco, guest, k, in_cart, version, guest)
             personal = answer if answer.source == SESSION_SOURCE else None
