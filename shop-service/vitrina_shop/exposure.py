@@ -55,9 +55,9 @@ class ExposureLog:
         self.engine = engine
         self.flush_interval_s = flush_interval_s
         self.failed_rows = 0
-        self._written = (
-            False  # a batch reached the tables: from then on, a missing one is a failure
-        )
+        # Once a batch reached the tables, a missing one is a failure, no longer a server
+        # started before `vitrina-shop init`.
+        self._written = False
         self._pid = -1
         self._lock = threading.Lock()
         self._queue: queue.Queue[tuple[Table, dict[str, Any]] | None] = queue.Queue(CAPACITY)
