@@ -79,13 +79,12 @@ def test_two_hundred_concurrent_adds_are_all_counted(app: Flask, live_url: str) 
 
     with session_scope(app) as db:
         cart = dict(db.execute(select(CartLine.product_id, CartLine.qty)).all())
-        sqlite = db.get_bind().dialect.name == "sqlite"
-    # SQLite has one writer: on a machine too busy for 40 threads' writes to get SQLite's lock
-    # within its busy timeout, an add fails alone with a 503 (db.is_contention) and must leave
-    # nothing behind. Every acknowledged add is counted, once, whatever the database.
+    # On a quiet machine all 200 are acknowledged. On one too busy for 40 threads' writes (SQLite's
+    # lock past its busy timeout, a PostgreSQL pool connection past its wait) an add is refused
+    # with a 503 and must leave nothing behind. Every acknowledged add is counted, exactly once.
     acknowledged = Counter(p for p, a in zip(wanted, answers, strict=True) if a.status_code == 302)
     refused = Counter(a.status_code for a in answers if a.status_code != 302)
-    assert not refused or (sqlite and set(refused) == {503}), refused
+    assert set(refused) <= {503}, refused
     assert {a.headers["location"] for a in answers if a.status_code == 302} == {"/cart/"}
     assert cart == {product: min(count, 99) for product, count in acknowledged.items()}
     assert _event_counts(app, "add_to_cart") == acknowledged
