@@ -14,6 +14,7 @@ import httpx
 import pytest
 import redis
 import uvicorn
+from fastapi import FastAPI
 
 from vitrina_reco.app import create_app
 from vitrina_reco.cli import HTTP_PROTOCOL
@@ -79,13 +80,16 @@ def publish_to() -> Callable[..., str]:
 
 
 @contextmanager
-def serving(settings: RecoSettings, http: Any = HTTP_PROTOCOL) -> Iterator[str]:
+def serving(
+    settings: RecoSettings, http: Any = HTTP_PROTOCOL, app: FastAPI | None = None
+) -> Iterator[str]:
     """Run the app under uvicorn in a thread; yields its base URL and stops it afterwards.
 
-    It answers through `http`, by default the protocol `vitrina-reco` runs.
+    It answers through `http`, by default the protocol `vitrina-reco` runs; `app` is one built
+    by the test, by default `create_app(settings)`.
     """
     config = uvicorn.Config(
-        create_app(settings),
+        app or create_app(settings),
         host="127.0.0.1",
         port=free_port(),
         loop="asyncio",

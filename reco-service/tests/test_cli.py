@@ -13,8 +13,18 @@ STRONG_TOKEN = "k" * 32
 
 @pytest.fixture
 def uvicorn_calls(monkeypatch) -> list[tuple]:
+    """What would have been served: (app, uvicorn's arguments with `workers`) per call."""
     calls = []
-    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **kwargs: calls.append((app, kwargs)))
+    monkeypatch.setattr(
+        cli.uvicorn, "run", lambda app, **kwargs: calls.append((app, {**kwargs, "workers": 1}))
+    )
+    monkeypatch.setattr(
+        cli,
+        "serve",
+        lambda workers, host, port, app, **kwargs: calls.append(
+            (app, {**kwargs, "workers": workers, "host": host, "port": port})
+        ),
+    )
     for name in ("RECO_WORKERS", "VITRINA_ENV", "RECO_API_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     return calls

@@ -1,4 +1,4 @@
-"""The service's HTTP protocol: one socket write per response, and a yield after each accept."""
+"""The service's HTTP protocol: one socket write per response."""
 
 import asyncio
 import socket
@@ -71,14 +71,3 @@ def test_every_response_is_one_write_head_and_body_together(serve):
     for write in WRITES:
         head, body = write.split(b"\r\n\r\n", 1)
         assert len(body) == body_length(head) > 0
-
-
-def test_each_accepted_connection_yields_the_cpu_to_the_other_workers(serve, monkeypatch):
-    yields = []
-    monkeypatch.setattr("vitrina_reco.protocol.os.sched_yield", lambda: yields.append(1))
-    url = serve().base_url
-    for _ in range(3):  # a new connection each
-        with socket.create_connection((url.host, url.port), timeout=10) as client:
-            client.sendall(REQUESTS[0])
-            assert complete(client.recv(65536))
-    assert len(yields) == 3

@@ -12,6 +12,7 @@ from vitrina_reco.metrics import RecoMetrics
 from vitrina_shared.log_format import escape_controls
 
 SOURCE = "vitrina.source"
+ENDPOINT = "vitrina.endpoint"
 UNMATCHED = "unmatched"
 NONE = "-"
 
@@ -22,6 +23,11 @@ log = logging.getLogger(ACCESS_LOGGER)
 def set_source(scope: Scope, source: str) -> None:
     """Name what answered the request (`personal`, `popular`, …) for the log and the metrics."""
     scope[SOURCE] = source
+
+
+def set_endpoint(scope: Scope, path: str) -> None:
+    """Name the route template answering outside FastAPI's routing (which names its own)."""
+    scope[ENDPOINT] = path
 
 
 class AccessMiddleware:
@@ -46,7 +52,7 @@ class AccessMiddleware:
         finally:
             seconds = time.perf_counter() - start
             route: Any = scope.get("route")
-            endpoint = getattr(route, "path", UNMATCHED)
+            endpoint = scope.get(ENDPOINT) or getattr(route, "path", UNMATCHED)
             source = scope.get(SOURCE, NONE)
             self.metrics.observe(endpoint, source, status, seconds)
             if self.access_log:

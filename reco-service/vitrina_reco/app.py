@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vitrina_reco.access import AccessMiddleware
 from vitrina_reco.dependencies import require_token
+from vitrina_reco.fast_path import FastRecommendations
 from vitrina_reco.metrics import RecoMetrics
 from vitrina_reco.responses import OrjsonResponse
 from vitrina_reco.routers import (
@@ -166,5 +167,11 @@ def create_app(settings: RecoSettings | None = None) -> FastAPI:
     app.include_router(
         metrics.router, dependencies=guard, responses=METRICS_AUTH_ERRORS if token else {}
     )
-    app.add_middleware(AccessMiddleware, metrics=app.state.metrics, access_log=settings.access_log)
+    # Built now rather than at the first request: the fast path goes ahead of FastAPI's own
+    # middleware (fast_path.py), the access log and metrics ahead of both.
+    app.middleware_stack = AccessMiddleware(
+        FastRecommendations(app.build_middleware_stack(), app),
+        metrics=app.state.metrics,
+        access_log=settings.access_log,
+    )
     return app

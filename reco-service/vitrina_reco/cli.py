@@ -1,7 +1,7 @@
 """`vitrina-reco [--host H --port P --workers N]`: reco-service under uvicorn.
 
-uvloop and httptools (one socket write per response, connections shared fairly between workers:
-`protocol.py`); N worker processes share the port (default: the usable cores).
+uvloop and httptools (one socket write per response: `protocol.py`); N worker processes share the
+port, each with a listening socket of its own (default: the usable cores; `workers.py`).
 """
 
 import argparse
@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from vitrina_reco.access import ACCESS_LOGGER
 from vitrina_reco.settings import RecoSettings
+from vitrina_reco.workers import serve
 from vitrina_shared.log_format import escape_controls
 from vitrina_shared.settings import settings_problem
 
@@ -68,16 +69,17 @@ def main(argv: list[str] | None = None) -> None:
     workers = args.workers if args.workers is not None else settings.workers
     if workers < 1:
         parser.error("--workers must be at least 1")
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=workers,
-        loop="uvloop",
-        http=HTTP_PROTOCOL,
-        ws="none",  # no WebSocket routes: an upgrade request is answered as plain HTTP
-        access_log=False,
-        log_level="warning",
-        log_config=log_config(),
-    )
+    config = {
+        "app": APP_FACTORY,
+        "factory": True,
+        "loop": "uvloop",
+        "http": HTTP_PROTOCOL,
+        "ws": "none",  # no WebSocket routes: an upgrade request is answered as plain HTTP
+        "access_log": False,
+        "log_level": "warning",
+        "log_config": log_config(),
+    }
+    if workers == 1:
+        uvicorn.run(host=args.host, port=args.port, **config)
+    else:
+        serve(workers, args.host, args.port, **config)

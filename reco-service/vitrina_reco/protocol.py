@@ -1,19 +1,12 @@
-"""uvicorn's httptools protocol with two changes for throughput under many workers.
+"""uvicorn's httptools protocol, writing each response with one system call.
 
 One socket write per response: uvicorn writes a response's head and its body with two
 `transport.write` calls, and uvloop sends each at once: two system calls, two TCP segments and two
 wake-ups of the client per answer. Here the writes of one event-loop turn leave together at its
 end; ASGI sends a response's head and body in the same turn.
-
-A fair share of connections per worker: uvicorn's workers share one listening socket, and the
-worker that runs first accepts every connection waiting, often all of a client's pool while the
-others wait for a core. Yielding the CPU after each accepted connection lets the workers woken
-by the same arrivals take their share (libuv's `UV_TCP_SINGLE_ACCEPT` did this; the libuv in
-uvloop no longer has it). It costs one system call per new connection, none per request.
 """
 
 import asyncio
-import os
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -48,4 +41,3 @@ class GatheringTransport:
 class RecoHttpProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(GatheringTransport(transport, self.loop))  # type: ignore[arg-type]
-        os.sched_yield()
