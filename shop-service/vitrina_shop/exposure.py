@@ -16,19 +16,18 @@ to a product stays the same URL and caches as before.
 """
 
 import atexit
-import contextlib
 import logging
 import os
-import queue
 import secrets
 import threading
 import time
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from flask import Flask, current_app, g, request
-from itsdangerous import BadSignature, Signer
+from itsdangerous import Signer
 from sqlalchemy import Engine, Table, insert, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -40,16 +39,22 @@ from vitrina_shop.visitor import visitor_id
 log = logging.getLogger(__name__)
 
 EXTENSION = "vitrina_exposure"
+SIGNER = "vitrina_exposure_signer"
 SIGNER_SALT = "vitrina-reco-click:"
 BATCH_ROWS = 500
 CAPACITY = 50_000
 MAX_REF_LENGTH = 100
 TABLES = (Impression.__table__, RecoClick.__table__)
-FLUSH = None  # queued by `flush`: write what came before it now
 
 
 class ExposureLog:
-    """A queue of rows and the thread that writes them; one per worker process."""
+    """A buffer of rows and the thread that writes them; one per worker process.
+
+    Request threads only append to a deque (no lock, nothing woken): a queue that woke the
+    writer on every row made it contend with the request threads for the interpreter lock on
+    every page. The writer wakes once per `flush_interval_s`, or on `flush`, and writes what
+    accumulated.
+    """
 
     def __init__(self, engine: Engine, flush_interval_s: float = 1.0):
         self.engine = engine
@@ -60,23 +65,23 @@ class ExposureLog:
         self._written = False
         self._pid = -1
         self._lock = threading.Lock()
-        self._queue: queue.Queue[tuple[Table, dict[str, Any]] | None] = queue.Queue(CAPACITY)
+        self._rows: deque[tuple[Table, dict[str, Any]] | threading.Event] = deque()
+        self._wake = threading.Event()
 
     def add(self, table: Table, row: dict[str, Any]) -> None:
         self._ensure_writer()
-        try:
-            self._queue.put_nowait((table, row))
-        except queue.Full:
-            self._failed(1, "the exposure log's queue is full")
+        if len(self._rows) >= CAPACITY:
+            self._failed(1, "the exposure log's buffer is full")
+        else:
+            self._rows.append((table, row))
 
     def flush(self, timeout_s: float = 10.0) -> None:
-        """Wait until every queued row is written (or has failed): for tests and shutdown."""
+        """Wait until every row added before is written (or has failed): for tests and shutdown."""
         if self._pid != os.getpid():
             return
-        with contextlib.suppress(queue.Full):  # a full queue is written at once anyway
-            self._queue.put_nowait(FLUSH)
         done = threading.Event()
-        threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True).start()
+        self._rows.append(done)
+        self._wake.set()
         done.wait(timeout_s)
 
     def _ensure_writer(self) -> None:
@@ -85,7 +90,8 @@ class ExposureLog:
             return
         with self._lock:
             if self._pid != os.getpid():
-                self._queue = queue.Queue(CAPACITY)
+                self._rows = deque()
+                self._wake = threading.Event()
                 threading.Thread(target=self._run, name="exposure-log", daemon=True).start()
                 atexit.register(self.flush, 2.0)
                 self._pid = os.getpid()
@@ -105,23 +111,21 @@ class ExposureLog:
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            # Written a second after its first row at the latest, or sooner when full or flushed.
-            deadline = time.monotonic() + self.flush_interval_s
-            try:
-                while (
-                    batch[-1] is not FLUSH
-                    and len(batch) < BATCH_ROWS
-                    and (left := deadline - time.monotonic()) > 0
-                ):
-                    batch.append(self._queue.get(timeout=left))
-            except queue.Empty:
-                pass
-            rows = [item for item in batch if item is not FLUSH]
-            while rows and not self._write(rows):
-                time.sleep(self.flush_interval_s)
-            for _ in batch:
-                self._queue.task_done()
+            self._wake.wait(self.flush_interval_s)
+            self._wake.clear()
+            while self._rows:
+                batch: list[tuple[Table, dict[str, Any]]] = []
+                flushed: list[threading.Event] = []
+                while self._rows and len(batch) < BATCH_ROWS:
+                    item = self._rows.popleft()
+                    if isinstance(item, threading.Event):
+                        flushed.append(item)
+                    else:
+                        batch.append(item)
+                while batch and not self._write(batch):
+                    time.sleep(self.flush_interval_s)
+                for done in flushed:
+                    done.set()
 
     def _write(self, batch: list[tuple[Table, dict[str, Any]]]) -> bool:
         """Insert a batch: True once written or counted as failed, False to try it again later.
@@ -149,8 +153,19 @@ def get_log() -> ExposureLog:
     return current_app.extensions[EXTENSION]
 
 
-def _signer(product_id: str) -> Signer:
-    return Signer(current_app.config["SECRET_KEY"], salt=SIGNER_SALT + product_id)
+def _signer() -> Signer:
+    """One Signer per app: itsdangerous derives its key once per Signer (24 times a page before)."""
+    return current_app.extensions[SIGNER]
+
+
+def _message(product_id: str, impression: str, position: str) -> str:
+    """What a reference signs: the product, bound to an impression and a position."""
+    return f"{product_id}.{impression}.{position}"
+
+
+def _reference(signer: Signer, product_id: str, impression: str, position: int) -> str:
+    signature = signer.get_signature(_message(product_id, impression, str(position)))
+    return f"{impression}.{position}.{signature.decode()}"
 
 
 def impression_id() -> str:
@@ -176,6 +191,7 @@ def shown(block: Block, name: str) -> list[str]:
     if not block.products or not current_app.config["EXPOSURE_LOG"]:
         return []
     impression = impression_id()
+    signer = _signer()
     assigned = experiments.current()
     get_log().add(
         Impression.__table__,
@@ -193,7 +209,7 @@ def shown(block: Block, name: str) -> list[str]:
         },
     )
     return [
-        _signer(product.id).sign(f"{impression}.{position}").decode()
+        _reference(signer, product.id, impression, position)
         for position, product in enumerate(block.products)
     ]
 
@@ -203,9 +219,11 @@ def clicked(product_id: str) -> None:
     ref = request.args.get("r", "")
     if not ref or len(ref) > MAX_REF_LENGTH or not current_app.config["EXPOSURE_LOG"]:
         return
-    try:
-        impression, position = _signer(product_id).unsign(ref).decode().split(".")
-    except (BadSignature, ValueError):
+    impression, _, rest = ref.partition(".")
+    position, _, signature = rest.partition(".")
+    if not (position.isdecimal() and position.isascii()) or not _signer().verify_signature(
+        _message(product_id, impression, position), signature
+    ):
         return
     get_log().add(
         RecoClick.__table__,
@@ -221,4 +239,5 @@ def clicked(product_id: str) -> None:
 
 def init_app(app: Flask, engine: Engine) -> None:
     app.extensions[EXTENSION] = ExposureLog(engine)
+    app.extensions[SIGNER] = Signer(app.config["SECRET_KEY"], salt=SIGNER_SALT)
     app.jinja_env.globals["recommendation_refs"] = shown
