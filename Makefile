@@ -64,8 +64,8 @@ bench-reco: $(STAMP) ## reco-service latency and throughput under wrk, 1 and 2 w
 replay-reco: $(STAMP) ## session re-ranking replayed on ../shared/datasets: next-event hit and NDCG@10 with and without
 	$(PY) reco-service/bench/replay.py
 
-bench-shop: $(STAMP) ## the home page under load, exposure log on vs off in alternating rounds (ROUNDS=n)
-	$(PY) shop-service/bench/bench_shop.py $(if $(ROUNDS),--rounds $(ROUNDS))
+bench-shop: $(STAMP) ## the home page under load, exposure log on vs off in alternating rounds (ROUNDS=n, DB=url)
+	$(PY) shop-service/bench/bench_shop.py $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(DB),--database-url $(DB))
 
 demo: $(STAMP) ## the whole shop on this machine: data, training, Redis, reco-service, shop (DATA=…, RETRAIN=1)
 	$(PY) deploy/stack.py $(if $(DATA),--data $(DATA)) $(if $(ITEMS),--items $(ITEMS)) $(if $(RETRAIN),--retrain)
