@@ -18,8 +18,10 @@ from .conftest import publish_version, serving, settings_for
 TOKEN = "a-test-token-of-32-characters-xx"
 
 USER_IDS = ["u1", "u2", "nobody", "u%2F1", "%E2%80%A8", "%00", "x" * 129, "%20u1", "u1%2Cu2"]
+ODD_K = ["1", "2", "4", "5", "0", "010", "+3", " 3", "3 ", "1e1", "abc", "", "1001", "٣", "4.0"]
+K_VALUES = [*ODD_K, "9" * 5000]  # the last one longer than `int()` reads
 VALUES = {
-    "k": ["1", "2", "4", "5", "0", "010", "+3", " 3", "3 ", "1e1", "abc", "", "1001", "٣", "4.0"],
+    "k": K_VALUES,
     "exclude_bought": ["true", "false", "1", "0", "True", "yes", "off", "2", "", "tRuE"],
     "version": ["v1", "v2", "", "v 1", "v\u2028", "x" * 200],
     "visitor_id": ["s1", "", "a,b", "\u200b", "x" * 129],

@@ -26,6 +26,7 @@ from vitrina_shared.redis_layout import MAX_STORED_K
 PREFIX = "/recommendations/"
 AUTHORIZATION = b"authorization"
 BEARER = b"bearer "
+K_DIGITS = len(str(MAX_STORED_K))
 SCALARS = frozenset({"k", "exclude_bought", "version", "visitor_id"})
 # Spellings of a boolean every parser reads alike (pydantic accepts more; FastAPI decides those).
 BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
@@ -51,7 +52,10 @@ def _arguments(user_id: str, query: bytes) -> dict[str, Any] | None:
         if len(arguments["exclude"]) > MAX_EXCLUDE:
             return None
     k = arguments.get("k", "10")
-    if not (k.isascii() and k.isdigit() and k[0] != "0" and int(k) <= MAX_STORED_K):
+    # Length first: `int()` refuses a string of over 4,300 digits with an error of its own.
+    if not (k.isascii() and k.isdigit() and k[0] != "0" and len(k) <= K_DIGITS):
+        return None
+    if int(k) > MAX_STORED_K:
         return None
     arguments["k"] = int(k)
     flag = BOOLEANS.get(arguments.get("exclude_bought", "false"))
