@@ -1,5 +1,6 @@
 """`vitrina-reco --workers N`: workers share connections, a dead one is replaced, SIGTERM ends."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -99,6 +100,30 @@ def test_sigterm_stops_every_worker_and_exits_cleanly(supervisor):
     assert process.wait(timeout=20) == 0
     _, alive = psutil.wait_procs(workers, timeout=5)
     assert alive == []
+
+
+def test_ctrl_c_stops_the_workers_and_none_is_restarted(supervisor):
+    process, _ = supervisor
+    time.sleep(5.5)  # past the start-up window: a worker's end now would mean a restart
+    workers = workers_of(process)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal sends the whole group
+    assert process.wait(timeout=20) == 0
+    _, alive = psutil.wait_procs(workers, timeout=5)
+    assert alive == []
+    # No worker restarted on the way out: one would stay, serving.
+    deadline = time.monotonic() + 10
+    while (members := group_members(process.pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert members == []
+
+
+def group_members(group: int) -> list[tuple]:
+    members = []
+    for other in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, ProcessLookupError):
+            if os.getpgid(other.pid) == group:
+                members.append((other.pid, other.cmdline(), other.status()))
+    return members
 
 
 def test_a_taken_port_is_one_line_and_an_exit(redis_url):

@@ -10,6 +10,7 @@ so no connection is ever queued to it; it restarts a worker that dies, gives up 
 starting, and stops them all on SIGTERM or SIGINT.
 """
 
+import contextlib
 import logging
 import multiprocessing
 import signal
@@ -40,7 +41,9 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
 def run_worker(host: str, port: int, config: dict[str, Any]) -> None:
     """One worker process: its own socket on the shared port, one uvicorn server."""
     sock = reuse_port_socket(host, port)
-    uvicorn.Server(uvicorn.Config(host=host, port=port, **config)).run(sockets=[sock])
+    # uvicorn re-raises Ctrl+C once it has shut down: a stop, not a crash to print a trace of.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(uvicorn.Config(host=host, port=port, **config)).run(sockets=[sock])
 
 
 class Supervisor:
@@ -77,6 +80,8 @@ class Supervisor:
             for process in [p for p in self.started if p.sentinel in ended]:
                 process.join()
                 lived = time.monotonic() - self.started.pop(process)
+                if self.stopping:  # Ctrl+C reaches the workers too: they stop on their own
+                    break
                 if lived < STARTING_S:
                     log.error(
                         "a worker exited %.1f s after its start (code %s): stopping",
