@@ -85,6 +85,9 @@ def test_two_hundred_concurrent_adds_are_all_counted(app: Flask, live_url: str) 
     acknowledged = Counter(p for p, a in zip(wanted, answers, strict=True) if a.status_code == 302)
     refused = Counter(a.status_code for a in answers if a.status_code != 302)
     assert set(refused) <= {503}, refused
+    # Refusing is for a machine out of breath, not a way out: most adds are taken (a machine at
+    # load 12 refused 19 of 200).
+    assert sum(acknowledged.values()) >= len(wanted) // 2, refused
     assert {a.headers["location"] for a in answers if a.status_code == 302} == {"/cart/"}
     assert cart == {product: min(count, 99) for product, count in acknowledged.items()}
     assert _event_counts(app, "add_to_cart") == acknowledged
