@@ -1,10 +1,10 @@
 """The exposure log: every recommendation block rendered (an impression) and every click on one.
 
-Rows go to a queue and a writer thread inserts them in batches, so a page pays for a `put`, not
+Rows go to a buffer and a writer thread inserts them in batches, so a page pays for an append, not
 for a database write, and a failing write never reaches the page or an order: it is logged and
-counted (`failed_rows`; the dashboard shows it). What is still queued when a worker dies is lost —
+counted (`failed_rows`; the dashboard shows it). What is still buffered when a worker dies is lost:
 at most a second of analytics, never an order. Rows shown before `vitrina-shop init` (or the
-server's own start) created the log's tables wait in the queue until they exist instead of
+server's own start) created the log's tables wait in the buffer until they exist instead of
 failing; once a batch was written, a missing table is a failure like any other.
 
 A link in a recommendation block carries `?r=` — the impression and the position, signed for that
