@@ -17,6 +17,7 @@ pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
 USERS, ITEMS, VISITORS = 1500, 600, 800
 SIM_ARGS = ("--data-users", str(USERS), "--data-items", str(ITEMS))
+A_A_ALPHA = 0.001
 
 
 @pytest.fixture(scope="module")
@@ -62,5 +63,8 @@ def test_personal_beats_popular_and_a_over_a_shows_nothing(stack):
     report = json.loads(line)
     assert report["srm_p"] > 0.001, table
     b = report["variants"][1]
+    # Two equal variants: at 95 % an A/A "finds" a difference in one run of 20 per KPI (this one
+    # once showed conversion +7.1 pp, p = 0.04), so it is held to nothing at p < 0.001. A split
+    # that favours a variant (a different list, a skewed assignment) shows p far below that.
     for kpi in ("conversion", "revenue_per_visitor"):
-        assert not excludes_zero(b["lift"][kpi]), table
+        assert b["lift"][kpi]["p"] > A_A_ALPHA, table
