@@ -55,9 +55,9 @@ def _arguments(user_id: str, query: bytes) -> dict[str, Any] | None:
     # Length first: `int()` refuses a string of over 4,300 digits with an error of its own.
     if not (k.isascii() and k.isdigit() and k[0] != "0" and len(k) <= K_DIGITS):
         return None
-    if int(k) > MAX_STORED_K:
-        return None
     arguments["k"] = int(k)
+    if arguments["k"] > MAX_STORED_K:
+        return None
     flag = BOOLEANS.get(arguments.get("exclude_bought", "false"))
     if flag is None:
         return None

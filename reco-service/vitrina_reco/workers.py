@@ -21,10 +21,10 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 log = logging.getLogger("vitrina_reco.workers")
 
-STARTUP_FAILURE = 3  # uvicorn's exit code when a server cannot start
 # A worker that dies sooner than this after its start failed to start: restarting would loop.
 STARTING_S = 5.0
 STOP_S = 10.0  # how long a worker may take to finish its requests once told to stop
