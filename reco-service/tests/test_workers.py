@@ -24,8 +24,13 @@ CONNECTIONS = 16
 
 
 def workers_of(supervisor: subprocess.Popen) -> list[psutil.Process]:
-    children = psutil.Process(supervisor.pid).children()
-    return [p for p in children if "spawn_main" in " ".join(p.cmdline())]
+    """The live workers: a killed one is a zombie until the supervisor reaps it, and is not one."""
+    workers = []
+    for child in psutil.Process(supervisor.pid).children():
+        with contextlib.suppress(psutil.ZombieProcess, psutil.NoSuchProcess):
+            if "spawn_main" in " ".join(child.cmdline()):
+                workers.append(child)
+    return workers
 
 
 def wait_for_workers(supervisor: subprocess.Popen, count: int, timeout: float = 30) -> list:
