@@ -40,6 +40,7 @@ MODELS = {
     "source:als",
     "source:lightfm",
     "source:popular",
+    "source:ease",
 }
 
 

@@ -90,6 +90,13 @@ class FactorModelConfig(SourceConfig):
 
 
 class ALSConfig(FactorModelConfig):
+    """Each customer's whole history (up to 1,000 products), not only the latest 50.
+
+    Discovery NDCG@10 on online-retail-2009's 0.7 cut, where what comes after the cut spans four
+    months: 1.318x ALS-64's with 1,000 and 1.241 with 50 (ranker bags of 5, seed 42).
+    """
+
+    max_items: int = Field(1_000, ge=1)
     iterations: int = Field(15, ge=1)
     candidates: int = Field(100, ge=1)
     regularization: float = Field(0.1, ge=0)
@@ -107,6 +114,7 @@ class RankerConfig(BaseModel):
     max_customers: int = Field(15_000, ge=10)
     negatives: int = Field(40, ge=1)
     patience: int = Field(20, ge=1, description="Trees without progress before stopping early.")
+    bags: int = Field(5, ge=1, description="Models averaged, each with its own held-out customers.")
 
 
 class RecommenderLists(NamedTuple):
@@ -127,7 +135,9 @@ class RecommenderConfig(BaseModel):
     """
 
     event_weights: dict[str, float] = DEFAULT_EVENT_WEIGHTS
-    sources: tuple[str, ...] = ("history", "cooc", "als", "lightfm", "popular")
+    # EASE for products new to the customer: with it, discovery NDCG@10 on online-retail-2009's
+    # 0.7 / 0.8 / 0.9 cuts is 1.33 / 1.43 / 1.43x ALS-64's, without it 1.32 / 1.39 / 1.45x.
+    sources: tuple[str, ...] = ("history", "cooc", "als", "lightfm", "popular", "ease")
     history: HistoryConfig = HistoryConfig()
     cooc: CoVisitConfig = CoVisitConfig()
     als: ALSConfig = ALSConfig()
@@ -297,6 +307,7 @@ class TwoStageRecommender:
             num_leaves=config.leaves,
             negatives=config.negatives,
             early_stopping_rounds=config.patience,
+            bags=config.bags,
             threads=self.config.threads,
             seed=self.config.seed,
         )
