@@ -33,7 +33,7 @@ import numpy as np
 import psutil
 import redis
 from scipy import stats
-from sqlalchemy import create_engine, func, insert, make_url, select
+from sqlalchemy import create_engine, func, make_url, select
 
 from vitrina_shared.events import read_events
 from vitrina_shared.model_store import ModelStore
@@ -303,7 +303,7 @@ def log_cpu_per_page(database: str, pages: int = 2000) -> tuple[float, float]:
     """Thread CPU milliseconds the log adds to one home page, measured in this process.
 
     The request's part (`exposure.shown` for its two blocks of 12: ids, signed references, the
-    queue's put) and the writer's (inserting those two rows in batches of 500, as it does).
+    buffer's append) and the writer's (inserting those two rows in batches, as it does).
     """
     app = create_app({"DATABASE_URL": database, "SECRET_KEY": "bench-secret"})
     with session_scope(app) as db:
@@ -318,9 +318,13 @@ def log_cpu_per_page(database: str, pages: int = 2000) -> tuple[float, float]:
             exposure.shown(block, "popular")
         request_ms = 1000 * (time.thread_time() - started) / pages
     started = time.thread_time()
-    for first in range(0, len(rows), 500):
+    for first in range(0, len(rows), exposure.BATCH_ROWS):
         with engine_of(app).begin() as connection:
-            connection.execute(insert(Impression), rows[first : first + 500])
+            batch = rows[first : first + exposure.BATCH_ROWS]
+            statement, rows_json = exposure.json_insert(
+                Impression.__table__, batch, connection.dialect
+            )
+            connection.execute(statement, {"rows": rows_json})
     writer_ms = 1000 * (time.thread_time() - started) / pages
     engine_of(app).dispose()
     return request_ms, writer_ms

@@ -1,3 +1,4 @@
+import contextlib
 import logging
 import re
 import time
@@ -5,6 +6,7 @@ from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from vitrina_shop.db import create_tables, engine_of, initialize, make_engine, session_scope
 from vitrina_shop.exposure import ExposureLog
@@ -13,6 +15,12 @@ from vitrina_shop.models import Impression, Order, RecoClick
 from .conftest import Shopper, close_app, make_app
 
 LINK = re.compile(r'data-testid="recommended".*?href="(/product/A2\?r=[^"]+)"', re.S)
+
+
+@contextlib.contextmanager
+def session_scope_of(engine):
+    with Session(engine) as db, db.begin():
+        yield db
 
 
 def _flush(app):
@@ -104,6 +112,41 @@ def test_rows_shown_before_the_tables_exist_wait_for_them_quietly(database_url, 
     assert log.failed_rows == 0
     # Only the log's own records: another test's app may still be reporting in the background.
     assert [r for r in caplog.records if r.name == "vitrina_shop.exposure"] == []
+
+
+def test_the_log_stores_each_value_as_the_orm_would(database_url):
+    """Its one-statement JSON insert: same text, numbers, NULLs and dates, so reports compare."""
+    engine = make_engine(database_url)
+    create_tables(engine)
+    at = datetime(2026, 12, 2, 3, 4, 5, 60, tzinfo=UTC)
+    impression = {
+        "request_id": "r1",
+        "visitor_id": "u'1\"é",
+        "block": "recommended",
+        "items": '["A1","B2"]',
+        "source": "personal",
+        "model_version": None,
+        "experiment": "exp",
+        "variant": None,
+        "created_at": at,
+    }
+    click = {"impression_id": "i", "position": 3, "visitor_id": "u1", "product_id": "A1"}
+    log = ExposureLog(engine, flush_interval_s=0.05)
+    log.add(Impression.__table__, {"id": "log", **impression})
+    log.add(RecoClick.__table__, {**click, "created_at": at})
+    log.flush()
+    with session_scope_of(engine) as db:
+        db.add(Impression(id="orm", **impression))
+        db.add(RecoClick(**click, created_at=at))
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT * FROM impressions ORDER BY id")).all()
+        clicks = connection.execute(text("SELECT * FROM reco_clicks ORDER BY id")).all()
+        later = connection.scalars(select(Impression.id).where(Impression.created_at > at)).all()
+    engine.dispose()
+    assert log.failed_rows == 0
+    assert [row[1:] for row in stored[:1]] == [row[1:] for row in stored[1:]]  # all but the id
+    assert [row[1:] for row in clicks[:1]] == [row[1:] for row in clicks[1:]]
+    assert later == []
 
 
 def test_the_log_can_be_turned_off(database_url, fake_reco, data_files):

@@ -16,6 +16,10 @@ to a product stays the same URL and caches as before.
 """
 
 import atexit
+import base64
+import functools
+import hashlib
+import hmac
 import logging
 import os
 import random
@@ -28,7 +32,8 @@ from typing import Any
 import orjson
 from flask import Flask, current_app, g, request
 from itsdangerous import Signer
-from sqlalchemy import Engine, Table, insert, inspect
+from sqlalchemy import Engine, Table, TextClause, inspect, text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import SQLAlchemyError
 
 from vitrina_shop import experiments
@@ -39,8 +44,9 @@ from vitrina_shop.visitor import visitor_id
 log = logging.getLogger(__name__)
 
 EXTENSION = "vitrina_exposure"
-SIGNER = "vitrina_exposure_signer"
-SIGNER_SALT = "vitrina-reco-click:"
+REFERENCE_KEY = "vitrina_exposure_reference_key"
+REFERENCE_SALT = "vitrina-reco-click:"
+SIGNATURE_BYTES = 12  # 96 bits: a forged click needs 2^95 tries on average
 BATCH_ROWS = 500
 CAPACITY = 50_000
 MAX_REF_LENGTH = 100
@@ -139,7 +145,8 @@ class ExposureLog:
         try:
             with self.engine.begin() as connection:
                 for table, rows in by_table.items():
-                    connection.execute(insert(table), rows)
+                    statement, rows_json = json_insert(table, rows, connection.dialect)
+                    connection.execute(statement, {"rows": rows_json})
         except Exception as exc:  # any failure is counted; none may stop the writer
             if not self._written and self._tables_missing():
                 return False
@@ -149,23 +156,68 @@ class ExposureLog:
         return True
 
 
+@functools.lru_cache(maxsize=64)
+def _json_insert_sql(table: Table, columns: tuple[str, ...], dialect: Dialect) -> TextClause:
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(name) for name in columns)
+    target = dialect.identifier_preparer.format_table(table)
+    if dialect.name == "postgresql":
+        source = f"json_populate_recordset(NULL::{target}, CAST(:rows AS json))"
+        return text(f"INSERT INTO {target} ({names}) SELECT {names} FROM {source}")
+    values = ", ".join(f"json_extract(value, '$.{name}')" for name in columns)
+    return text(f"INSERT INTO {target} ({names}) SELECT {values} FROM json_each(:rows)")
+
+
+def json_insert(
+    table: Table, rows: list[dict[str, Any]], dialect: Dialect
+) -> tuple[TextClause, str]:
+    """One INSERT … SELECT over the rows as a JSON array, and that array.
+
+    One statement, so one call into the driver per batch: the sqlite3 module's executemany lets
+    go of the interpreter lock for every row and takes it back, and under load each time the
+    request threads waited for it (in-process, 4 threads: +7 % CPU per home page, about none
+    with one statement). Values go through the column types' own bind processing (SQLite's
+    text form of a date), as an ORM insert would.
+    """
+    columns = tuple(rows[0])
+    processors = {
+        name: processor
+        for name in columns
+        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        is not None
+    }
+    if processors:
+        rows = [
+            {**row, **{name: process(row[name]) for name, process in processors.items()}}
+            for row in rows
+        ]
+    return _json_insert_sql(table, columns, dialect), orjson.dumps(rows).decode()
+
+
 def get_log() -> ExposureLog:
     return current_app.extensions[EXTENSION]
 
 
-def _signer() -> Signer:
-    """One Signer per app: itsdangerous derives its key once per Signer (24 times a page before)."""
-    return current_app.extensions[SIGNER]
-
-
-def _message(product_id: str, impression: str, position: str) -> str:
+def _message(product_id: str, impression: str, position: str) -> bytes:
     """What a reference signs: the product, bound to an impression and a position."""
-    return f"{product_id}.{impression}.{position}"
+    return f"{product_id}.{impression}.{position}".encode()
 
 
-def _reference(signer: Signer, product_id: str, impression: str, position: int) -> str:
-    signature = signer.get_signature(_message(product_id, impression, str(position)))
-    return f"{impression}.{position}.{signature.decode()}"
+def _signature(key: bytes, message: bytes) -> str:
+    """Keyed BLAKE2b (a MAC by design), 96 bits, in one C call that keeps the interpreter lock.
+
+    A page signs 24 references. itsdangerous's Signer derives its key again for each and builds
+    two HMAC objects in Python (0.13 ms a page, most of what the log added to it); OpenSSL's
+    one-call `hmac.digest` lets go of the lock, and under load every page then waited for it
+    back 24 times (in-process, 4 threads: +24 % CPU per page; with BLAKE2b none measurable).
+    """
+    digest = hashlib.blake2b(message, key=key, digest_size=SIGNATURE_BYTES).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def _reference(key: bytes, product_id: str, impression: str, position: int) -> str:
+    signature = _signature(key, _message(product_id, impression, str(position)))
+    return f"{impression}.{position}.{signature}"
 
 
 def impression_id() -> str:
@@ -194,7 +246,7 @@ def shown(block: Block, name: str) -> list[str]:
     if not block.products or not current_app.config["EXPOSURE_LOG"]:
         return []
     impression = impression_id()
-    signer = _signer()
+    key = current_app.extensions[REFERENCE_KEY]
     assigned = experiments.current()
     get_log().add(
         Impression.__table__,
@@ -212,7 +264,7 @@ def shown(block: Block, name: str) -> list[str]:
         },
     )
     return [
-        _reference(signer, product.id, impression, position)
+        _reference(key, product.id, impression, position)
         for position, product in enumerate(block.products)
     ]
 
@@ -224,9 +276,11 @@ def clicked(product_id: str) -> None:
         return
     impression, _, rest = ref.partition(".")
     position, _, signature = rest.partition(".")
-    if not (position.isdecimal() and position.isascii()) or not _signer().verify_signature(
-        _message(product_id, impression, position), signature
-    ):
+    if not (position.isdecimal() and position.isascii()):
+        return
+    key = current_app.extensions[REFERENCE_KEY]
+    expected = _signature(key, _message(product_id, impression, position))
+    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
         return
     get_log().add(
         RecoClick.__table__,
@@ -242,5 +296,8 @@ def clicked(product_id: str) -> None:
 
 def init_app(app: Flask, engine: Engine) -> None:
     app.extensions[EXTENSION] = ExposureLog(engine)
-    app.extensions[SIGNER] = Signer(app.config["SECRET_KEY"], salt=SIGNER_SALT)
+    # The key is derived from the secret once, the way itsdangerous derives its own.
+    app.extensions[REFERENCE_KEY] = Signer(
+        app.config["SECRET_KEY"], salt=REFERENCE_SALT
+    ).derive_key()
     app.jinja_env.globals["recommendation_refs"] = shown
