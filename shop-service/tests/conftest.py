@@ -192,6 +192,7 @@ def app(database_url: str, fake_reco: FakeReco, data_files: tuple[Path, Path]) -
 def close_app(app: Flask) -> None:
     """What the test showed is written to the exposure log first: not into a dropped schema."""
     app.extensions["vitrina_exposure"].flush()
+    app.extensions["vitrina_exposure"].engine.dispose()
     app.extensions["vitrina_reco"].close()
     engine_of(app).dispose()
 

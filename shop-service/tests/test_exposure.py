@@ -149,6 +149,20 @@ def test_the_log_stores_each_value_as_the_orm_would(database_url):
     assert later == []
 
 
+def test_on_a_sqlite_file_only_the_log_commits_without_waiting_for_the_disk(database_url):
+    app = make_app(database_url, "http://127.0.0.1:9")
+    shop_engine, log_engine = engine_of(app), app.extensions["vitrina_exposure"].engine
+    if database_url.startswith("sqlite"):
+        synchronous = {}
+        for name, engine in (("shop", shop_engine), ("log", log_engine)):
+            with engine.connect() as connection:
+                synchronous[name] = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+        assert synchronous == {"shop": 2, "log": 1}  # FULL for orders and carts, NORMAL for the log
+    else:
+        assert log_engine is shop_engine
+    close_app(app)
+
+
 def test_the_log_can_be_turned_off(database_url, fake_reco, data_files):
     app = make_app(database_url, fake_reco.url, EXPOSURE_LOG=False)
     initialize(app, data_files[0], [data_files[1]])

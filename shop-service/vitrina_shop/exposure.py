@@ -37,6 +37,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import SQLAlchemyError
 
 from vitrina_shop import experiments
+from vitrina_shop.db import is_sqlite_file, make_engine
 from vitrina_shop.models import Impression, RecoClick
 from vitrina_shop.recommendations import Block
 from vitrina_shop.visitor import visitor_id
@@ -62,8 +63,9 @@ class ExposureLog:
     accumulated.
     """
 
-    def __init__(self, engine: Engine, flush_interval_s: float = 1.0):
+    def __init__(self, engine: Engine, flush_interval_s: float = 1.0, owns_engine: bool = False):
         self.engine = engine
+        self.owns_engine = owns_engine
         self.flush_interval_s = flush_interval_s
         self.failed_rows = 0
         # Once a batch reached the tables, a missing one is a failure, no longer a server
@@ -96,6 +98,8 @@ class ExposureLog:
             return
         with self._lock:
             if self._pid != os.getpid():
+                if self.owns_engine:  # a parent's connections are not this process's to use
+                    self.engine.dispose(close=False)
                 self._rows = deque()
                 self._wake = threading.Event()
                 threading.Thread(target=self._run, name="exposure-log", daemon=True).start()
@@ -294,8 +298,23 @@ def clicked(product_id: str) -> None:
     )
 
 
+def log_engine(engine: Engine) -> Engine:
+    """Where the log writes: the app's engine, or on a SQLite file one of its own.
+
+    That one has a single connection whose commits do not wait for the disk (`durable=False`):
+    the log already gives up its last second on a crash so that no page waits on it, while
+    orders and carts keep every commit synced. `make bench-shop` on SQLite, 8 connections, 10
+    rounds: the log's p95 change +6.5 % with it, +11 % and +18 % in two runs without.
+    """
+    if not is_sqlite_file(engine):
+        return engine
+    url = engine.url.render_as_string(hide_password=False)
+    return make_engine(url, connections=1, durable=False)
+
+
 def init_app(app: Flask, engine: Engine) -> None:
-    app.extensions[EXTENSION] = ExposureLog(engine)
+    own = log_engine(engine)
+    app.extensions[EXTENSION] = ExposureLog(own, owns_engine=own is not engine)
     # The key is derived from the secret once, the way itsdangerous derives its own.
     app.extensions[REFERENCE_KEY] = Signer(
         app.config["SECRET_KEY"], salt=REFERENCE_SALT
