@@ -71,8 +71,9 @@ def make_engine(
 
 
 def is_sqlite_file(engine: Engine) -> bool:
+    """A SQLite database on disk: a second engine on it sees the same data (in memory, none)."""
     database = engine.url.database or ""
-    in_memory = database in ("", ":memory:") or engine.url.query.get("mode") == "memory"
+    in_memory = not database or ":memory:" in database or engine.url.query.get("mode") == "memory"
     return engine.dialect.name == "sqlite" and not in_memory
 
 
