@@ -321,10 +321,7 @@ def log_cpu_per_page(database: str, pages: int = 2000) -> tuple[float, float]:
     for first in range(0, len(rows), exposure.BATCH_ROWS):
         with engine_of(app).begin() as connection:
             batch = rows[first : first + exposure.BATCH_ROWS]
-            statement, rows_json = exposure.json_insert(
-                Impression.__table__, batch, connection.dialect
-            )
-            connection.execute(statement, {"rows": rows_json})
+            exposure.insert_rows(connection, Impression.__table__, batch)
     writer_ms = 1000 * (time.thread_time() - started) / pages
     engine_of(app).dispose()
     return request_ms, writer_ms

@@ -1,4 +1,3 @@
-import contextlib
 import logging
 import re
 import time
@@ -15,12 +14,6 @@ from vitrina_shop.models import Impression, Order, RecoClick
 from .conftest import Shopper, close_app, make_app
 
 LINK = re.compile(r'data-testid="recommended".*?href="(/product/A2\?r=[^"]+)"', re.S)
-
-
-@contextlib.contextmanager
-def session_scope_of(engine):
-    with Session(engine) as db, db.begin():
-        yield db
 
 
 def _flush(app):
@@ -135,7 +128,7 @@ def test_the_log_stores_each_value_as_the_orm_would(database_url):
     log.add(Impression.__table__, {"id": "log", **impression})
     log.add(RecoClick.__table__, {**click, "created_at": at})
     log.flush()
-    with session_scope_of(engine) as db:
+    with Session(engine) as db, db.begin():
         db.add(Impression(id="orm", **impression))
         db.add(RecoClick(**click, created_at=at))
     with engine.connect() as connection:

@@ -53,8 +53,7 @@ def make_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
         return _postgresql_engine(url, statement_timeout_s, connections)
-    pool = {} if connections is None else {"pool_size": connections, "max_overflow": 0}
-    engine = create_engine(url, **pool)
+    engine = create_engine(url)
     if parsed.get_backend_name() == "sqlite":
 
         @event.listens_for(engine, "connect")

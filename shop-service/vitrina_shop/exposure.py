@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 from flask import Flask, current_app, g, request
 from itsdangerous import Signer
-from sqlalchemy import Engine, Table, TextClause, inspect, text
+from sqlalchemy import Connection, Engine, Table, TextClause, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -149,8 +149,7 @@ class ExposureLog:
         try:
             with self.engine.begin() as connection:
                 for table, rows in by_table.items():
-                    statement, rows_json = json_insert(table, rows, connection.dialect)
-                    connection.execute(statement, {"rows": rows_json})
+                    insert_rows(connection, table, rows)
         except Exception as exc:  # any failure is counted; none may stop the writer
             if not self._written and self._tables_missing():
                 return False
@@ -172,17 +171,15 @@ def _json_insert_sql(table: Table, columns: tuple[str, ...], dialect: Dialect) -
     return text(f"INSERT INTO {target} ({names}) SELECT {values} FROM json_each(:rows)")
 
 
-def json_insert(
-    table: Table, rows: list[dict[str, Any]], dialect: Dialect
-) -> tuple[TextClause, str]:
-    """One INSERT … SELECT over the rows as a JSON array, and that array.
+def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """One INSERT … SELECT over the rows as a JSON array.
 
     One statement, so one call into the driver per batch: the sqlite3 module's executemany lets
     go of the interpreter lock for every row and takes it back, and under load each time the
-    request threads waited for it (in-process, 4 threads: +7 % CPU per home page, about none
-    with one statement). Values go through the column types' own bind processing (SQLite's
-    text form of a date), as an ORM insert would.
+    request threads waited for it. Values go through the column types' own bind processing
+    (SQLite's text form of a date), as an ORM insert would.
     """
+    dialect = connection.dialect
     columns = tuple(rows[0])
     processors = {
         name: processor
@@ -195,7 +192,8 @@ def json_insert(
             {**row, **{name: process(row[name]) for name, process in processors.items()}}
             for row in rows
         ]
-    return _json_insert_sql(table, columns, dialect), orjson.dumps(rows).decode()
+    statement = _json_insert_sql(table, columns, dialect)
+    connection.execute(statement, {"rows": orjson.dumps(rows).decode()})
 
 
 def get_log() -> ExposureLog:
@@ -301,15 +299,16 @@ def clicked(product_id: str) -> None:
 def log_engine(engine: Engine) -> Engine:
     """Where the log writes: the app's engine, or on a SQLite file one of its own.
 
-    That one has a single connection whose commits do not wait for the disk (`durable=False`):
-    the log already gives up its last second on a crash so that no page waits on it, while
-    orders and carts keep every commit synced. `make bench-shop` on SQLite, 8 connections, 10
-    rounds: the log's p95 change +6.5 % with it, +11 % and +18 % in two runs without.
+    Only the writer thread uses it, so it opens one connection, whose commits do not wait for
+    the disk (`durable=False`): the log already gives up its last second on a crash so that no
+    page waits on it, while orders and carts keep every commit synced. `make bench-shop` on
+    SQLite, 8 connections, 10 rounds: the log's p95 change +6.5 % with it, +11 % and +18 % in
+    two runs without.
     """
     if not is_sqlite_file(engine):
         return engine
     url = engine.url.render_as_string(hide_password=False)
-    return make_engine(url, connections=1, durable=False)
+    return make_engine(url, durable=False)
 
 
 def init_app(app: Flask, engine: Engine) -> None:

@@ -99,19 +99,16 @@ class Ranker:
                 "no candidate was bought in the validation period: the ranker has nothing to learn"
             )
         self.features = list(features.columns)
-        self.models = []
-        learn_rows = hold_rows = learn_lists = np.zeros(len(labels), bool)
-        for bag in range(self.bags):
-            seed = self.seed + bag
-            rng = np.random.default_rng(seed)
-            holdout = positive_groups[rng.random(len(positive_groups)) < self.holdout_share]
-            if len(holdout) == len(positive_groups):
-                holdout = holdout[:0]
-            learn_lists = np.isin(groups, positive_groups) & ~np.isin(groups, holdout)
-            learn_rows = learn_lists & sample_negatives(labels, groups, self.negatives, seed)
-            hold_rows = np.isin(groups, holdout)
-            self.models.append(self._fit_one(features, labels, groups, learn_rows, hold_rows, seed))
+        splits = [
+            self._split(labels, groups, positive_groups, self.seed + bag)
+            for bag in range(self.bags)
+        ]
+        self.models = [
+            self._fit_one(features, labels, groups, learn_rows, hold_rows, self.seed + bag)
+            for bag, (_, learn_rows, hold_rows) in enumerate(splits)
+        ]
         # The overfitting check is the last model's: the bag learned every customer it held out.
+        learn_lists, learn_rows, hold_rows = splits[-1]
         last = self.models[-1]
         self.scores = {
             "learn_ndcg": self._list_ndcg(last, features, labels, groups, learn_lists),
@@ -121,6 +118,18 @@ class Ranker:
             "rows": int(learn_rows.sum() + hold_rows.sum()),
         }
         return self
+
+    def _split(
+        self, labels: np.ndarray, groups: np.ndarray, positive_groups: np.ndarray, seed: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One model's rows: its learned customers' lists, those thinned, its held-out rows."""
+        rng = np.random.default_rng(seed)
+        holdout = positive_groups[rng.random(len(positive_groups)) < self.holdout_share]
+        if len(holdout) == len(positive_groups):
+            holdout = holdout[:0]
+        learn_lists = np.isin(groups, positive_groups) & ~np.isin(groups, holdout)
+        learn_rows = learn_lists & sample_negatives(labels, groups, self.negatives, seed)
+        return learn_lists, learn_rows, np.isin(groups, holdout)
 
     def _fit_one(
         self,
