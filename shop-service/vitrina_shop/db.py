@@ -47,12 +47,13 @@ def make_engine(
     second later for a server or network that hangs (and no pre-ping, which would wait outside that
     deadline: a connection the server dropped fails one request with a 503 and the pool is renewed);
     SQLite: WAL and a busy timeout so gunicorn's workers can write side by side. `durable=False`
-    (SQLite) commits without waiting for the disk: a crash of the machine may lose the last
-    commits, never corrupt the file — for the exposure log, never for orders.
+    commits without waiting for the disk (SQLite's synchronous=NORMAL, PostgreSQL's
+    synchronous_commit=off): a crash of the machine may lose the last commits, never corrupt the
+    database — for the exposure log, never for orders.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
-        return _postgresql_engine(url, statement_timeout_s, connections)
+        return _postgresql_engine(url, statement_timeout_s, connections, durable)
     engine = create_engine(url)
     if parsed.get_backend_name() == "sqlite":
 
@@ -76,10 +77,14 @@ def is_sqlite_file(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite" and not in_memory
 
 
-def _postgresql_engine(url: str, statement_timeout_s: float, connections: int | None) -> Engine:
+def _postgresql_engine(
+    url: str, statement_timeout_s: float, connections: int | None, durable: bool
+) -> Engine:
     parsed = make_url(url)
     options = parsed.query.get("options", "")
     timeout_ms = int(statement_timeout_s * 1000)
+    if not durable:
+        options = f"{options} -c synchronous_commit=off"
     pool = {} if connections is None else {"pool_size": connections, "max_overflow": 0}
     engine = create_engine(
         url,

@@ -16,7 +16,6 @@ to a product stays the same URL and caches as before.
 """
 
 import atexit
-import base64
 import functools
 import hashlib
 import hmac
@@ -200,26 +199,17 @@ def get_log() -> ExposureLog:
     return current_app.extensions[EXTENSION]
 
 
-def _message(product_id: str, impression: str, position: str) -> bytes:
-    """What a reference signs: the product, bound to an impression and a position."""
-    return f"{product_id}.{impression}.{position}".encode()
+def _signature(key: bytes, product_id: str, impression: str, position: int | str) -> str:
+    """Keyed BLAKE2b (a MAC by design) of the product, bound to an impression and a position.
 
-
-def _signature(key: bytes, message: bytes) -> str:
-    """Keyed BLAKE2b (a MAC by design), 96 bits, in one C call that keeps the interpreter lock.
-
-    A page signs 24 references. itsdangerous's Signer derives its key again for each and builds
-    two HMAC objects in Python (0.13 ms a page, most of what the log added to it); OpenSSL's
-    one-call `hmac.digest` lets go of the lock, and under load every page then waited for it
-    back 24 times (in-process, 4 threads: +24 % CPU per page; with BLAKE2b none measurable).
+    96 bits in hex, from one C call that keeps the interpreter lock. A page signs 24 references.
+    itsdangerous's Signer derives its key again for each and builds two HMAC objects in Python
+    (0.13 ms a page, most of what the log added to it); OpenSSL's one-call `hmac.digest` lets go
+    of the lock, and under load every page then waited for it back 24 times (in-process, 4
+    threads: +24 % CPU per page; with BLAKE2b none measurable).
     """
-    digest = hashlib.blake2b(message, key=key, digest_size=SIGNATURE_BYTES).digest()
-    return base64.urlsafe_b64encode(digest).decode()
-
-
-def _reference(key: bytes, product_id: str, impression: str, position: int) -> str:
-    signature = _signature(key, _message(product_id, impression, str(position)))
-    return f"{impression}.{position}.{signature}"
+    message = f"{product_id}.{impression}.{position}".encode()
+    return hashlib.blake2b(message, key=key, digest_size=SIGNATURE_BYTES).hexdigest()
 
 
 def impression_id() -> str:
@@ -250,6 +240,7 @@ def shown(block: Block, name: str) -> list[str]:
     impression = impression_id()
     key = current_app.extensions[REFERENCE_KEY]
     assigned = experiments.current()
+    items = [product.id for product in block.products]
     get_log().add(
         Impression.__table__,
         {
@@ -257,7 +248,7 @@ def shown(block: Block, name: str) -> list[str]:
             "request_id": _request_id(),
             "visitor_id": visitor_id(),
             "block": name,
-            "items": orjson.dumps([p.id for p in block.products]).decode(),
+            "items": orjson.dumps(items).decode(),
             "source": block.source,
             "model_version": block.version,
             "experiment": assigned.experiment if assigned else None,
@@ -266,8 +257,8 @@ def shown(block: Block, name: str) -> list[str]:
         },
     )
     return [
-        _reference(key, product.id, impression, position)
-        for position, product in enumerate(block.products)
+        f"{impression}.{position}.{_signature(key, product_id, impression, position)}"
+        for position, product_id in enumerate(items)
     ]
 
 
@@ -281,7 +272,7 @@ def clicked(product_id: str) -> None:
     if not (position.isdecimal() and position.isascii()):
         return
     key = current_app.extensions[REFERENCE_KEY]
-    expected = _signature(key, _message(product_id, impression, position))
+    expected = _signature(key, product_id, impression, position)
     if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
         return
     get_log().add(
@@ -297,18 +288,19 @@ def clicked(product_id: str) -> None:
 
 
 def log_engine(engine: Engine) -> Engine:
-    """Where the log writes: the app's engine, or on a SQLite file one of its own.
+    """Where the log writes: an engine of its own with one connection (SQLite in memory: the app's).
 
-    Only the writer thread uses it, so it opens one connection, whose commits do not wait for
-    the disk (`durable=False`): the log already gives up its last second on a crash so that no
-    page waits on it, while orders and carts keep every commit synced. `make bench-shop` on
-    SQLite, 8 connections, 10 rounds: the log's p95 change +6.5 % with it, +11 % and +18 % in
-    two runs without.
+    Only the writer thread uses it. On the app's pool, which the server keeps below its thread
+    count, the writer took a connection a page was waiting for: on PostgreSQL at 32 connections
+    in `make bench-shop`, waits past the pool timeout turned 572 pages into 503s. Its commits do
+    not wait for the disk (`durable=False`): the log already gives up its last second on a crash
+    so that no page waits on it, and SQLite's one write lock, which orders and carts need, is not
+    held through an fsync for analytics. Orders and carts keep every commit synced.
     """
-    if not is_sqlite_file(engine):
+    if engine.dialect.name == "sqlite" and not is_sqlite_file(engine):
         return engine
     url = engine.url.render_as_string(hide_password=False)
-    return make_engine(url, durable=False)
+    return make_engine(url, connections=1, durable=False)
 
 
 def init_app(app: Flask, engine: Engine) -> None:
