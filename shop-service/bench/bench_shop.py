@@ -184,8 +184,11 @@ def paired_change(on: list[float], off: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=5, help="per wrk run")
-    parser.add_argument("--rounds", type=int, default=4, help="runs per server and concurrency")
+    # Short runs, many of them: gunicorn hands a run's keep-alive connections to its workers
+    # unevenly (8 went 7/1/0 or 4/3/1), differently each run, and that moves a run's p95 by ±20 %;
+    # more pairs average it out where longer runs do not.
+    parser.add_argument("--seconds", type=int, default=2, help="per wrk run")
+    parser.add_argument("--rounds", type=int, default=10, help="runs per server and concurrency")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 4, 8, 32])
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers per server")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
