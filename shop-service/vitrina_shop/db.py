@@ -70,11 +70,11 @@ def make_engine(
     return engine
 
 
-def is_sqlite_file(engine: Engine) -> bool:
-    """A SQLite database on disk: a second engine on it sees the same data (in memory, none)."""
+def is_sqlite_in_memory(engine: Engine) -> bool:
+    """A SQLite database in memory: a second engine on its URL would open another, empty one."""
     database = engine.url.database or ""
     in_memory = not database or ":memory:" in database or engine.url.query.get("mode") == "memory"
-    return engine.dialect.name == "sqlite" and not in_memory
+    return engine.dialect.name == "sqlite" and in_memory
 
 
 def _postgresql_engine(

@@ -36,7 +36,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import SQLAlchemyError
 
 from vitrina_shop import experiments
-from vitrina_shop.db import is_sqlite_file, make_engine
+from vitrina_shop.db import is_sqlite_in_memory, make_engine
 from vitrina_shop.models import Impression, RecoClick
 from vitrina_shop.recommendations import Block
 from vitrina_shop.visitor import visitor_id
@@ -291,13 +291,14 @@ def log_engine(engine: Engine) -> Engine:
     """Where the log writes: an engine of its own with one connection (SQLite in memory: the app's).
 
     Only the writer thread uses it. On the app's pool, which the server keeps below its thread
-    count, the writer took a connection a page was waiting for: on PostgreSQL at 32 connections
-    in `make bench-shop`, waits past the pool timeout turned 572 pages into 503s. Its commits do
+    count, the writer took a connection a page was waiting for, and a page whose wait passes the
+    pool timeout gets a 503 (PostgreSQL, 32 connections in `make bench-shop`: wrk counted 572
+    failed pages with the log on, none with it off). Its commits do
     not wait for the disk (`durable=False`): the log already gives up its last second on a crash
     so that no page waits on it, and SQLite's one write lock, which orders and carts need, is not
     held through an fsync for analytics. Orders and carts keep every commit synced.
     """
-    if engine.dialect.name == "sqlite" and not is_sqlite_file(engine):
+    if is_sqlite_in_memory(engine):
         return engine
     url = engine.url.render_as_string(hide_password=False)
     return make_engine(url, connections=1, durable=False)

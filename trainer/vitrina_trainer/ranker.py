@@ -99,16 +99,12 @@ class Ranker:
                 "no candidate was bought in the validation period: the ranker has nothing to learn"
             )
         self.features = list(features.columns)
-        splits = [
-            self._split(labels, groups, positive_groups, self.seed + bag)
-            for bag in range(self.bags)
-        ]
-        self.models = [
-            self._fit_one(features, labels, groups, learn_rows, hold_rows, self.seed + bag)
-            for bag, (_, learn_rows, hold_rows) in enumerate(splits)
-        ]
-        # The overfitting check is the last model's: the bag learned every customer it held out.
-        learn_lists, learn_rows, hold_rows = splits[-1]
+        self.models = []
+        for seed in range(self.seed, self.seed + self.bags):
+            learn_lists, learn_rows, hold_rows = self._split(labels, groups, positive_groups, seed)
+            self.models.append(self._fit_one(features, labels, groups, learn_rows, hold_rows, seed))
+        # The overfitting check is the last model's, on its own split: the bag learned every
+        # customer it held out.
         last = self.models[-1]
         self.scores = {
             "learn_ndcg": self._list_ndcg(last, features, labels, groups, learn_lists),
